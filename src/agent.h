@@ -1,0 +1,21 @@
+/* The application context shared (read-only after start) by every request. */
+#pragma once
+
+#include <stdbool.h>
+
+#include "config.h"
+#include "instance.h"
+#include "ocserv.h"
+
+#define AGENT_NAME "ocserv-agent"
+#define AGENT_API_VERSION "v1"
+#define AGENT_HEALTH_TIMEOUT_MS 1500u
+
+struct agent {
+	const struct agent_config *cfg;
+	struct ocserv *oc;
+	char instance_id[INSTANCE_ID_LEN];
+	bool instance_persisted;
+	char started_at[32]; /* ISO-8601 UTC */
+	char hostname[256];
+};

@@ -1,0 +1,133 @@
+#include "api.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "auth.h"
+#include "log.h"
+
+static const struct api_route *const routes[] = {
+	&api_route_health,   &api_route_status,     &api_route_sessions,
+	&api_route_session,  &api_route_disconnect, &api_route_disconnect_all,
+	&api_route_radius,
+};
+#define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+int api_fail(struct api_reply *rp, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(rp->msgbuf, sizeof(rp->msgbuf), fmt, ap);
+	va_end(ap);
+	rp->message = rp->msgbuf;
+	return err;
+}
+
+json_t *api_ok(void)
+{
+	return json_pack("{s:b}", "ok", 1);
+}
+
+json_t *api_str(const char *s)
+{
+	return s ? json_string(s) : json_null();
+}
+
+json_t *api_int(int64_t v)
+{
+	return v >= 0 ? json_integer(v) : json_null();
+}
+
+int api_body_object(const struct http_request *rq, json_t **ret, struct api_reply *rp)
+{
+	json_error_t jerr;
+	json_t *j;
+
+	if (rq->body_len == 0)
+		return api_fail(rp, ERR_BAD_REQUEST, "a JSON object body is required");
+	j = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL)
+		return api_fail(rp, ERR_BAD_REQUEST, "malformed JSON at line %d column %d: %s",
+				jerr.line, jerr.column, jerr.text);
+	if (!json_is_object(j)) {
+		json_decref(j);
+		return api_fail(rp, ERR_BAD_REQUEST, "the body must be a JSON object");
+	}
+	*ret = j;
+	return 0;
+}
+
+/* Find the route for rq. Returns it, or NULL with *err set to
+ * ERR_NOT_FOUND or ERR_METHOD_NOT_ALLOWED (and *allow to the path's methods). */
+static const struct api_route *route_find(const struct http_request *rq, int *err,
+					  const char **allow)
+{
+	for (size_t i = 0; i < N_ROUTES; i++) {
+		if (strcmp(routes[i]->path, rq->path) != 0)
+			continue;
+		if (strcmp(routes[i]->method, rq->method) == 0)
+			return routes[i];
+		/* One method per path in v1. */
+		*allow = routes[i]->method;
+		*err = ERR_METHOD_NOT_ALLOWED;
+		return NULL;
+	}
+	*err = ERR_NOT_FOUND;
+	return NULL;
+}
+
+static void set_body(struct http_response *rs, json_t *body)
+{
+	rs->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	if (rs->body == NULL) {
+		static const char fallback[] =
+			"{\"ok\":false,\"error\":{\"code\":\"INTERNAL_ERROR\","
+			"\"message\":\"internal error\",\"requestId\":null}}";
+		rs->status = 500;
+		rs->body = strdup(fallback);
+	}
+	rs->body_len = rs->body ? strlen(rs->body) : 0;
+}
+
+static json_t *error_envelope(const struct http_request *rq, int err, struct api_reply *rp)
+{
+	json_t *env = json_pack("{s:b,s:{s:s,s:s,s:s}}", "ok", 0, "error", "code",
+				err_code(err), "message",
+				rp->message ? rp->message : err_message(err), "requestId", rq->id);
+
+	if (env != NULL && rp->body != NULL)
+		json_object_update_missing(env, rp->body);
+	return env;
+}
+
+void api_handle(void *app, const struct http_request *rq, struct http_response *rs)
+{
+	struct agent *ag = app;
+	struct api_reply rp = {0};
+	const struct api_route *route = NULL;
+	int r;
+
+	if (!auth_check(rq->authorization, ag->cfg->token_current, ag->cfg->token_previous))
+		r = ERR_UNAUTHORIZED;
+	else if (rq->body_too_large)
+		r = api_fail(&rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",
+			     API_MAX_BODY);
+	else if ((route = route_find(rq, &r, &rs->allow)) != NULL)
+		r = route->handler(ag, rq, &rp);
+
+	rs->status = err_http_status(r);
+	if (r == 0) {
+		set_body(rs, rp.body);
+	} else {
+		json_t *env = error_envelope(rq, r, &rp);
+		set_body(rs, env);
+		json_decref(env);
+		log_msg(r == ERR_INTERNAL || r == ERR_NOMEM ? LOG_ERR : LOG_WARNING, rq->id,
+			"error code=%s status=%u message=\"%s\" detail=\"%s\"", err_code(r),
+			rs->status, rp.message ? rp.message : err_message(r), rp.ei.detail);
+	}
+	json_decref(rp.body);
+}

@@ -1,0 +1,62 @@
+/* The v1 REST API: authentication, routing, the response envelope.
+ *
+ * Each resource lives in its own api_<resource>.c and exports route
+ * descriptors; api.c owns the table, checks the bearer token before routing,
+ * answers 404/405/413 itself, renders success bodies and the error envelope
+ * {ok:false, error:{code, message, requestId}} (plus handler-provided extra
+ * members such as `matches`), and logs every error with its internal detail. */
+#pragma once
+
+#include <jansson.h>
+
+#include "agent.h"
+#include "err.h"
+#include "http_server.h"
+
+#define API_MAX_BODY (64 * 1024)
+
+/* What a handler gives back. On success, body is the whole response object
+ * (starting with "ok": true). On error, body (optional) holds extra
+ * top-level members, message (optional) overrides the code's default text
+ * for the client, and ei carries detail for the log only. The router frees
+ * body. */
+struct api_reply {
+	json_t *body;
+	const char *message;
+	char msgbuf[160];
+	struct err_info ei;
+};
+
+typedef int api_handler_fn(struct agent *ag, const struct http_request *rq,
+			   struct api_reply *rp);
+
+struct api_route {
+	const char *method;
+	const char *path;
+	api_handler_fn *handler;
+};
+
+extern const struct api_route api_route_health, api_route_status, api_route_sessions,
+	api_route_session, api_route_disconnect, api_route_disconnect_all, api_route_radius;
+
+/* The http_handler_fn of the agent; app is a struct agent. */
+void api_handle(void *app, const struct http_request *rq, struct http_response *rs);
+
+/* Helpers for handlers. */
+
+/* Set a client-facing message and return err (printf-style). */
+int api_fail(struct api_reply *rp, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* Parse the request body strictly (no duplicate keys) as a JSON object.
+ * Returns ERR_BAD_REQUEST with a message on anything else. */
+int api_body_object(const struct http_request *rq, json_t **ret, struct api_reply *rp);
+
+/* A new {"ok": true} object, or NULL. */
+json_t *api_ok(void);
+
+/* json_string() of s, or json_null() when s is NULL. */
+json_t *api_str(const char *s);
+
+/* json_integer() of v, or json_null() when v < 0 (absent). */
+json_t *api_int(int64_t v);

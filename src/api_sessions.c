@@ -1,0 +1,212 @@
+/* GET /ocserv/sessions, GET /ocserv/session, POST /ocserv/disconnect,
+ * POST /ocserv/disconnectAll. */
+#include <string.h>
+
+#include "api.h"
+#include "sessions.h"
+#include "validate.h"
+
+static json_t *strv_json(const struct strv *sv)
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < sv->n; i++)
+		json_array_append_new(a, json_string(sv->v[i]));
+	return a;
+}
+
+/* The v1 session object. remoteIp repeats clientIp and rawLine is always
+ * null: both exist because backends of the original agent read them. */
+static json_t *session_json(const struct session *s)
+{
+	return json_pack(
+		"{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
+		"s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}",
+		"vpnSessionId", (json_int_t)s->id, "username", api_str(s->username), "groupname",
+		api_str(s->groupname), "clientIp", api_str(s->client_ip), "ip",
+		api_str(s->vpn_ipv4), "device", api_str(s->device), "status", api_str(s->state),
+		"vhost", api_str(s->vhost), "remoteIp", api_str(s->client_ip), "localDeviceIp",
+		api_str(s->local_device_ip), "p2pIpv4", api_str(s->p2p_ipv4), "ipv6",
+		api_str(s->vpn_ipv6), "connectedAt", api_str(s->connected_at), "rawConnectedAt",
+		api_int(s->raw_connected_at), "sinceSeconds", api_int(s->since_seconds), "rxBytes",
+		api_int(s->rx_bytes), "txBytes", api_int(s->tx_bytes), "avgRx", api_str(s->avg_rx),
+		"avgTx", api_str(s->avg_tx), "userAgent", api_str(s->user_agent), "session",
+		api_str(s->session_id), "fullSession", api_str(s->full_session), "tlsCiphersuite",
+		api_str(s->tls_cipher), "dtlsCipher", api_str(s->dtls_cipher), "mtu",
+		api_int(s->mtu), "dns", strv_json(&s->dns), "routes", strv_json(&s->routes),
+		"rawLine");
+}
+
+/* The short form listed in a MULTIPLE_SESSIONS error. */
+static json_t *match_json(const struct session *s)
+{
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "vpnSessionId", (json_int_t)s->id,
+			 "username", api_str(s->username), "ip", api_str(s->vpn_ipv4), "clientIp",
+			 api_str(s->client_ip), "device", api_str(s->device), "status",
+			 api_str(s->state));
+}
+
+static json_t *list_json(const struct session_list *l, json_t *(*fn)(const struct session *))
+{
+	json_t *a = json_array();
+
+	for (size_t i = 0; a != NULL && i < l->n; i++) {
+		json_t *e = fn(&l->v[i]);
+		if (e == NULL || json_array_append_new(a, e) < 0) {
+			json_decref(a);
+			return NULL;
+		}
+	}
+	return a;
+}
+
+/* Put the matches of a MULTIPLE_SESSIONS answer into the error body. */
+static int multiple(struct api_reply *rp, const struct session_list *l)
+{
+	rp->body = json_pack("{s:o}", "matches", list_json(l, match_json));
+	return api_fail(rp, ERR_MULTIPLE_SESSIONS,
+			"username has %zu active sessions; use vpnSessionId", l->n);
+}
+
+static int handle_sessions(struct agent *ag, const struct http_request *rq,
+			   struct api_reply *rp)
+{
+	struct session_list *l = NULL;
+	int r = sessions_list(ag->oc, &l, &rp->ei);
+
+	if (r < 0)
+		return r;
+	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, "sessions", list_json(l, session_json),
+			     "count", (json_int_t)l->n);
+	session_list_free(l);
+	return 0;
+}
+
+static int check_username(const char *u, struct api_reply *rp)
+{
+	const char *why = validate_username(u);
+
+	return why ? api_fail(rp, ERR_BAD_REQUEST, "%s", why) : 0;
+}
+
+/* Selector from the query string: ?vpnSessionId=N or ?username=U. */
+static int query_selector(const struct http_request *rq, struct session_selector *sel,
+			  struct api_reply *rp)
+{
+	const char *id = http_request_query(rq, "vpnSessionId");
+	const char *user = http_request_query(rq, "username");
+
+	memset(sel, 0, sizeof(*sel));
+	if (id != NULL && *id != '\0') {
+		if (!validate_session_id_text(id, &sel->id))
+			return api_fail(rp, ERR_BAD_REQUEST,
+					"vpnSessionId must be a positive integer");
+		return 0;
+	}
+	if (user == NULL || *user == '\0')
+		return api_fail(rp, ERR_BAD_REQUEST, "vpnSessionId or username is required");
+	sel->username = user;
+	return check_username(user, rp);
+}
+
+/* Selector from a JSON body: {"vpnSessionId": N} or {"username": "U"};
+ * null counts as absent. The string stays owned by body. */
+static int body_selector(const json_t *body, struct session_selector *sel, bool id_allowed,
+			 struct api_reply *rp)
+{
+	const json_t *id = json_object_get(body, "vpnSessionId");
+	const json_t *user = json_object_get(body, "username");
+
+	memset(sel, 0, sizeof(*sel));
+	if (id_allowed && id != NULL && !json_is_null(id)) {
+		if (!json_is_integer(id) || !validate_session_id(json_integer_value(id)))
+			return api_fail(rp, ERR_BAD_REQUEST,
+					"vpnSessionId must be a positive integer");
+		sel->id = json_integer_value(id);
+		return 0;
+	}
+	if (user == NULL || json_is_null(user))
+		return api_fail(rp, ERR_BAD_REQUEST, id_allowed
+						     ? "vpnSessionId or username is required"
+						     : "username is required");
+	if (!json_is_string(user) || strlen(json_string_value(user)) != json_string_length(user))
+		return api_fail(rp, ERR_BAD_REQUEST, "username must be a string");
+	sel->username = json_string_value(user);
+	return check_username(sel->username, rp);
+}
+
+static int handle_session(struct agent *ag, const struct http_request *rq,
+			  struct api_reply *rp)
+{
+	struct session_selector sel;
+	struct session_list *l = NULL;
+	int r = query_selector(rq, &sel, rp);
+
+	if (r < 0)
+		return r;
+	r = sessions_find(ag->oc, &sel, &l, &rp->ei);
+	if (r == ERR_MULTIPLE_SESSIONS)
+		r = multiple(rp, l);
+	else if (r == 0)
+		rp->body = json_pack("{s:b,s:o}", "ok", 1, "session",
+				     l->n ? session_json(&l->v[0]) : json_null());
+	session_list_free(l);
+	return r;
+}
+
+static int handle_disconnect(struct agent *ag, const struct http_request *rq,
+			     struct api_reply *rp)
+{
+	struct session_selector sel;
+	struct session_list *l = NULL;
+	json_t *body = NULL;
+	int r = api_body_object(rq, &body, rp);
+
+	if (r == 0)
+		r = body_selector(body, &sel, true, rp);
+	if (r == 0)
+		r = sessions_disconnect(ag->oc, &sel, &l, &rp->ei);
+	if (r == ERR_MULTIPLE_SESSIONS)
+		r = multiple(rp, l);
+	else if (r == 0 && l->n == 0)
+		rp->body = json_pack("{s:b,s:b,s:s}", "ok", 1, "disconnected", 0, "reason",
+				     "not_found");
+	else if (r == 0)
+		rp->body = json_pack("{s:b,s:b,s:I,s:o}", "ok", 1, "disconnected", 1,
+				     "vpnSessionId", (json_int_t)l->v[0].id, "username",
+				     api_str(l->v[0].username));
+	session_list_free(l);
+	json_decref(body);
+	return r;
+}
+
+static int handle_disconnect_all(struct agent *ag, const struct http_request *rq,
+				 struct api_reply *rp)
+{
+	struct session_selector sel;
+	struct session_list *l = NULL;
+	json_t *body = NULL, *ids;
+	int r = api_body_object(rq, &body, rp);
+
+	if (r == 0)
+		r = body_selector(body, &sel, false, rp);
+	if (r == 0)
+		r = sessions_disconnect_all(ag->oc, sel.username, &l, &rp->ei);
+	if (r == 0) {
+		ids = json_array();
+		for (size_t i = 0; ids != NULL && i < l->n; i++)
+			json_array_append_new(ids, json_integer(l->v[i].id));
+		rp->body = json_pack("{s:b,s:s,s:I,s:o}", "ok", 1, "username", sel.username,
+				     "disconnectedCount", (json_int_t)l->n,
+				     "disconnectedSessionIds", ids);
+	}
+	session_list_free(l);
+	json_decref(body);
+	return r;
+}
+
+const struct api_route api_route_sessions = {"GET", "/ocserv/sessions", handle_sessions};
+const struct api_route api_route_session = {"GET", "/ocserv/session", handle_session};
+const struct api_route api_route_disconnect = {"POST", "/ocserv/disconnect", handle_disconnect};
+const struct api_route api_route_disconnect_all = {"POST", "/ocserv/disconnectAll",
+						   handle_disconnect_all};

@@ -1,0 +1,59 @@
+#include "err.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+
+static const struct {
+	const char *code;
+	unsigned status;
+	const char *message;
+} table[] = {
+	[0] = {"OK", 200, "ok"},
+	[-ERR_BAD_REQUEST] = {"BAD_REQUEST", 400, "bad request"},
+	[-ERR_UNAUTHORIZED] = {"UNAUTHORIZED", 401, "missing or invalid bearer token"},
+	[-ERR_NOT_FOUND] = {"NOT_FOUND", 404, "no such route"},
+	[-ERR_METHOD_NOT_ALLOWED] = {"METHOD_NOT_ALLOWED", 405, "method not allowed"},
+	[-ERR_PAYLOAD_TOO_LARGE] = {"PAYLOAD_TOO_LARGE", 413, "request body too large"},
+	[-ERR_MULTIPLE_SESSIONS] = {"MULTIPLE_SESSIONS", 409,
+				    "username has more than one active session"},
+	[-ERR_OCCTL_FAILED] = {"OCCTL_FAILED", 503, "occtl command failed"},
+	[-ERR_OCCTL_TIMEOUT] = {"OCCTL_TIMEOUT", 503, "occtl command timed out"},
+	[-ERR_OCCTL_NOT_FOUND] = {"OCCTL_NOT_FOUND", 503, "occtl binary not found"},
+	[-ERR_OCCTL_BAD_JSON] = {"OCCTL_BAD_JSON", 502, "occtl returned unparsable output"},
+	[-ERR_INTERNAL] = {"INTERNAL_ERROR", 500, "internal error"},
+	[-ERR_NOMEM] = {"INTERNAL_ERROR", 500, "internal error"},
+};
+
+static int index_of(int err)
+{
+	if (err > 0 || err < ERR__MIN)
+		return -ERR_INTERNAL;
+	return -err;
+}
+
+const char *err_code(int err)
+{
+	return table[index_of(err)].code;
+}
+
+unsigned err_http_status(int err)
+{
+	return table[index_of(err)].status;
+}
+
+const char *err_message(int err)
+{
+	return table[index_of(err)].message;
+}
+
+int err_set(struct err_info *ei, int err, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (ei == NULL)
+		return err;
+	va_start(ap, fmt);
+	vsnprintf(ei->detail, sizeof(ei->detail), fmt, ap);
+	va_end(ap);
+	return err;
+}

@@ -1,0 +1,45 @@
+/* The one error convention of ocserv-agent.
+ *
+ * Every fallible function returns int: ERR_OK (0) or one of the negative ERR_*
+ * values below. Each value has exactly one stable wire code and HTTP status,
+ * looked up with err_code()/err_http_status(); nothing else in the code base
+ * maps errors to HTTP. Internal detail (occtl's stderr, errno text) travels in
+ * a struct err_info filled by the failing layer and is only ever logged by the
+ * caller, never sent to a client. */
+#pragma once
+
+#include <stddef.h>
+
+enum {
+	ERR_OK = 0,
+	ERR_BAD_REQUEST = -1,
+	ERR_UNAUTHORIZED = -2,
+	ERR_NOT_FOUND = -3,
+	ERR_METHOD_NOT_ALLOWED = -4,
+	ERR_PAYLOAD_TOO_LARGE = -5,
+	ERR_MULTIPLE_SESSIONS = -6,
+	ERR_OCCTL_FAILED = -7,
+	ERR_OCCTL_TIMEOUT = -8,
+	ERR_OCCTL_NOT_FOUND = -9,
+	ERR_OCCTL_BAD_JSON = -10,
+	ERR_INTERNAL = -11,
+	ERR_NOMEM = -12, /* reported to clients as INTERNAL_ERROR */
+	ERR__MIN = -12,
+};
+
+/* Internal detail of a failure, for the log only. */
+struct err_info {
+	char detail[256];
+};
+
+/* Stable wire code ("OCCTL_FAILED"); unknown values map to INTERNAL_ERROR. */
+const char *err_code(int err);
+/* HTTP status for err; 200 for ERR_OK. */
+unsigned err_http_status(int err);
+/* Default client-facing message for err. */
+const char *err_message(int err);
+
+/* printf into ei->detail (truncating); returns err so callers can
+ * `return err_set(ei, ERR_X, "...")`. ei may be NULL. */
+int err_set(struct err_info *ei, int err, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));

@@ -1,0 +1,419 @@
+#include "http_server.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "timefmt.h"
+
+#define MAX_HEADER_VALUE 8192
+#define MAX_LOGGED_PATH 200
+
+enum req_state { RQ_RECEIVING, RQ_QUEUED, RQ_DONE };
+
+/* Per-request context: created on the first access-handler call, freed in
+ * the completion callback. Owned by the polling thread except while queued,
+ * when the worker owns it until it resumes the connection. */
+struct req_ctx {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	struct http_request rq;
+	char *method, *path, *auth, *body;
+	size_t body_cap;
+	struct http_response rs;
+	_Atomic enum req_state state;
+	struct timespec start;
+	struct req_ctx *next; /* work queue link */
+};
+
+struct http_server {
+	struct MHD_Daemon *d;
+	http_handler_fn *fn;
+	void *app;
+	size_t max_body;
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	struct req_ctx *head, *tail;
+	bool stopping;
+	pthread_t *workers;
+	unsigned n_workers;
+	atomic_int in_flight;
+};
+
+const char *http_request_query(const struct http_request *rq, const char *key)
+{
+	for (size_t i = 0; i < rq->n_query; i++)
+		if (strcmp(rq->query[i].key, key) == 0)
+			return rq->query[i].value;
+	return NULL;
+}
+
+static void ctx_free(struct req_ctx *ctx)
+{
+	for (size_t i = 0; i < ctx->rq.n_query; i++) {
+		free(ctx->rq.query[i].key);
+		free(ctx->rq.query[i].value);
+	}
+	free(ctx->method);
+	free(ctx->path);
+	if (ctx->auth != NULL) {
+		explicit_bzero(ctx->auth, strlen(ctx->auth));
+		free(ctx->auth);
+	}
+	free(ctx->body);
+	free(ctx->rs.body);
+	free(ctx);
+}
+
+/* ---- worker pool ---- */
+
+static void *worker_main(void *arg)
+{
+	struct http_server *s = arg;
+
+	for (;;) {
+		struct req_ctx *ctx;
+
+		pthread_mutex_lock(&s->lock);
+		while (s->head == NULL && !s->stopping)
+			pthread_cond_wait(&s->cond, &s->lock);
+		if (s->head == NULL) {
+			pthread_mutex_unlock(&s->lock);
+			return NULL;
+		}
+		ctx = s->head;
+		s->head = ctx->next;
+		if (s->head == NULL)
+			s->tail = NULL;
+		pthread_mutex_unlock(&s->lock);
+
+		s->fn(s->app, &ctx->rq, &ctx->rs);
+		/* After resume the polling thread may free ctx at any time. */
+		struct MHD_Connection *conn = ctx->conn;
+		atomic_store(&ctx->state, RQ_DONE);
+		MHD_resume_connection(conn);
+	}
+}
+
+static void enqueue(struct http_server *s, struct req_ctx *ctx)
+{
+	pthread_mutex_lock(&s->lock);
+	ctx->next = NULL;
+	if (s->tail)
+		s->tail->next = ctx;
+	else
+		s->head = ctx;
+	s->tail = ctx;
+	pthread_cond_signal(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* ---- request intake ---- */
+
+static int append_body(struct req_ctx *ctx, const char *data, size_t len)
+{
+	size_t max = ctx->srv->max_body;
+
+	if (ctx->rq.body_too_large || ctx->rq.body_len + len > max) {
+		ctx->rq.body_too_large = true;
+		return 0;
+	}
+	if (ctx->rq.body_len + len + 1 > ctx->body_cap) {
+		size_t cap = ctx->body_cap ? ctx->body_cap : 1024;
+		while (cap < ctx->rq.body_len + len + 1)
+			cap *= 2;
+		char *p = realloc(ctx->body, cap);
+		if (p == NULL)
+			return ERR_NOMEM;
+		ctx->body = p;
+		ctx->body_cap = cap;
+	}
+	memcpy(ctx->body + ctx->rq.body_len, data, len);
+	ctx->rq.body_len += len;
+	ctx->body[ctx->rq.body_len] = '\0';
+	return 0;
+}
+
+static enum MHD_Result copy_query(void *cls, enum MHD_ValueKind kind, const char *key,
+				  const char *value)
+{
+	struct http_request *rq = cls;
+
+	if (http_request_query(rq, key) != NULL)
+		return MHD_YES;
+	if (rq->n_query == HTTP_MAX_QUERY_ARGS)
+		return MHD_NO;
+	rq->query[rq->n_query].key = strdup(key);
+	rq->query[rq->n_query].value = strdup(value ? value : "");
+	if (rq->query[rq->n_query].key == NULL || rq->query[rq->n_query].value == NULL) {
+		free(rq->query[rq->n_query].key);
+		free(rq->query[rq->n_query].value);
+		return MHD_NO;
+	}
+	rq->n_query++;
+	return MHD_YES;
+}
+
+/* Copy what the worker needs out of MHD's connection memory. */
+static int capture_request(struct req_ctx *ctx)
+{
+	const char *auth = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
+						       MHD_HTTP_HEADER_AUTHORIZATION);
+
+	if (auth != NULL && strlen(auth) <= MAX_HEADER_VALUE) {
+		ctx->auth = strdup(auth);
+		if (ctx->auth == NULL)
+			return ERR_NOMEM;
+	}
+	ctx->rq.authorization = ctx->auth;
+	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND, copy_query, &ctx->rq);
+	if (ctx->body == NULL && (ctx->body = strdup("")) == NULL)
+		return ERR_NOMEM;
+	ctx->rq.body = ctx->body;
+	return 0;
+}
+
+static struct req_ctx *ctx_new(struct http_server *s, struct MHD_Connection *c, const char *url,
+			       const char *method)
+{
+	struct req_ctx *ctx = calloc(1, sizeof(*ctx));
+
+	if (ctx == NULL)
+		return NULL;
+	ctx->srv = s;
+	ctx->conn = c;
+	ctx->method = strdup(method);
+	ctx->path = strdup(url);
+	if (ctx->method == NULL || ctx->path == NULL) {
+		ctx_free(ctx);
+		return NULL;
+	}
+	ctx->rq.method = ctx->method;
+	ctx->rq.path = ctx->path;
+	request_id_new(ctx->rq.id);
+	clock_gettime(CLOCK_MONOTONIC, &ctx->start);
+	atomic_fetch_add(&s->in_flight, 1);
+	return ctx;
+}
+
+static enum MHD_Result send_response(struct req_ctx *ctx)
+{
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	resp = MHD_create_response_from_buffer(ctx->rs.body_len, ctx->rs.body,
+					       MHD_RESPMEM_MUST_FREE);
+	if (resp == NULL)
+		return MHD_NO;
+	ctx->rs.body = NULL; /* now MHD's */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
+	MHD_add_response_header(resp, "X-Request-Id", ctx->rq.id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+	if (ctx->rs.allow != NULL)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->rs.allow);
+	r = MHD_queue_response(ctx->conn, ctx->rs.status, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+/* libmicrohttpd 0.9.75 closes the connection if a response is queued on the
+ * first call for a request, so the first call only sets up the context. */
+static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
+				 const char *method, const char *version,
+				 const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+	struct http_server *s = cls;
+	struct req_ctx *ctx = *con_cls;
+
+	if (ctx == NULL) {
+		*con_cls = ctx = ctx_new(s, c, url, method);
+		return ctx ? MHD_YES : MHD_NO;
+	}
+	if (*upload_data_size != 0) {
+		int r = append_body(ctx, upload_data, *upload_data_size);
+		*upload_data_size = 0;
+		return r < 0 ? MHD_NO : MHD_YES;
+	}
+	switch (atomic_load(&ctx->state)) {
+	case RQ_RECEIVING:
+		if (capture_request(ctx) < 0)
+			return MHD_NO;
+		atomic_store(&ctx->state, RQ_QUEUED);
+		MHD_suspend_connection(c);
+		enqueue(s, ctx);
+		return MHD_YES;
+	case RQ_DONE:
+		return send_response(ctx);
+	default:
+		return MHD_YES;
+	}
+}
+
+/* Path as it may appear in a log line: bounded, printable. */
+static void loggable(char *dst, size_t len, const char *src)
+{
+	size_t i;
+
+	for (i = 0; i + 1 < len && src[i] != '\0'; i++)
+		dst[i] = (src[i] > 0x20 && src[i] < 0x7f) ? src[i] : '?';
+	dst[i] = '\0';
+}
+
+static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
+			 enum MHD_RequestTerminationCode toe)
+{
+	struct http_server *s = cls;
+	struct req_ctx *ctx = *con_cls;
+	struct timespec now;
+	char path[MAX_LOGGED_PATH], method[16];
+
+	if (ctx == NULL)
+		return;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	double ms = (double)(now.tv_sec - ctx->start.tv_sec) * 1e3 +
+		    (double)(now.tv_nsec - ctx->start.tv_nsec) / 1e6;
+	loggable(path, sizeof(path), ctx->path);
+	loggable(method, sizeof(method), ctx->method);
+	log_msg(LOG_INFO, ctx->rq.id, "request method=%s path=%s status=%u duration_ms=%.2f%s",
+		method, path, ctx->rs.status, ms,
+		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
+	*con_cls = NULL;
+	ctx_free(ctx);
+	atomic_fetch_sub(&s->in_flight, 1);
+}
+
+static void mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char buf[512];
+
+	vsnprintf(buf, sizeof(buf), fmt, ap);
+	buf[strcspn(buf, "\n")] = '\0';
+	log_msg(LOG_WARNING, NULL, "libmicrohttpd: %s", buf);
+}
+
+/* ---- lifecycle ---- */
+
+static int bind_address(const char *host, unsigned port, struct sockaddr_storage *ss,
+			bool *ipv6)
+{
+	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
+
+	memset(ss, 0, sizeof(*ss));
+	if (inet_pton(AF_INET, host, &in4->sin_addr) == 1) {
+		in4->sin_family = AF_INET;
+		in4->sin_port = htons((uint16_t)port);
+		*ipv6 = false;
+		return 0;
+	}
+	if (inet_pton(AF_INET6, host, &in6->sin6_addr) == 1) {
+		in6->sin6_family = AF_INET6;
+		in6->sin6_port = htons((uint16_t)port);
+		*ipv6 = true;
+		return 0;
+	}
+	return ERR_BAD_REQUEST;
+}
+
+static void stop_workers(struct http_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->cond);
+	pthread_mutex_unlock(&s->lock);
+	for (unsigned i = 0; i < s->n_workers; i++)
+		pthread_join(s->workers[i], NULL);
+	s->n_workers = 0;
+}
+
+static void server_free(struct http_server *s)
+{
+	stop_workers(s);
+	free(s->workers);
+	pthread_mutex_destroy(&s->lock);
+	pthread_cond_destroy(&s->cond);
+	free(s);
+}
+
+static int start_workers(struct http_server *s, unsigned n, struct err_info *ei)
+{
+	s->workers = calloc(n, sizeof(pthread_t));
+	if (s->workers == NULL)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	for (; s->n_workers < n; s->n_workers++) {
+		int r = pthread_create(&s->workers[s->n_workers], NULL, worker_main, s);
+		if (r != 0)
+			return err_set(ei, ERR_INTERNAL, "pthread_create: %s", strerror(r));
+	}
+	return 0;
+}
+
+struct http_server *http_server_start(const struct http_server_options *o,
+				      http_handler_fn *fn, void *app, struct err_info *ei)
+{
+	struct http_server *s = calloc(1, sizeof(*s));
+	struct sockaddr_storage ss;
+	bool ipv6;
+
+	if (s == NULL)
+		return NULL;
+	pthread_mutex_init(&s->lock, NULL);
+	pthread_cond_init(&s->cond, NULL);
+	s->fn = fn;
+	s->app = app;
+	s->max_body = o->max_body;
+	if (bind_address(o->host, o->port, &ss, &ipv6) < 0) {
+		err_set(ei, ERR_BAD_REQUEST, "cannot bind to '%s'", o->host);
+		server_free(s);
+		return NULL;
+	}
+	if (start_workers(s, o->workers, ei) < 0) {
+		server_free(s);
+		return NULL;
+	}
+	s->d = MHD_start_daemon(
+		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
+			MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0),
+		(uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
+		NULL, MHD_OPTION_SOCK_ADDR, &ss,
+		MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 512u,
+		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+		(size_t)32768, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+	if (s->d == NULL) {
+		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)",
+			o->host, o->port);
+		server_free(s);
+		return NULL;
+	}
+	return s;
+}
+
+void http_server_stop(struct http_server *s, unsigned grace_ms)
+{
+	int64_t deadline = timefmt_mono_ms() + grace_ms;
+	MHD_socket fd;
+
+	if (s == NULL)
+		return;
+	fd = MHD_quiesce_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
+	while (atomic_load(&s->in_flight) > 0 && timefmt_mono_ms() < deadline) {
+		struct timespec ts = {0, 10 * 1000 * 1000};
+		nanosleep(&ts, NULL);
+	}
+	/* Workers may still hold suspended connections past the grace: let them
+	 * finish first, because MHD_stop_daemon needs every connection resumed. */
+	stop_workers(s);
+	MHD_stop_daemon(s->d);
+	server_free(s);
+}

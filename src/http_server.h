@@ -1,0 +1,64 @@
+/* The HTTP transport: libmicrohttpd polling threads accept and parse
+ * requests; each complete request is handed to a bounded pool of worker
+ * threads while its connection is suspended, so slow backend calls (occtl
+ * runs for milliseconds, or seconds when ocserv hangs) never block the
+ * polling threads or other requests. One log line per request at
+ * completion: method, path, status, duration, request id.
+ *
+ * The transport knows nothing of JSON or authentication: it hands the
+ * application a struct http_request and sends back its struct http_response. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "err.h"
+#include "request_id.h"
+
+#define HTTP_MAX_QUERY_ARGS 16
+
+struct http_request {
+	char id[REQUEST_ID_LEN];    /* unique request id */
+	const char *method;
+	const char *path;           /* without the query string */
+	const char *authorization;  /* Authorization header or NULL */
+	const char *body;           /* NUL-terminated; "" when none */
+	size_t body_len;
+	bool body_too_large;        /* more than max_body bytes were sent (and discarded) */
+	size_t n_query;
+	struct {
+		char *key, *value;
+	} query[HTTP_MAX_QUERY_ARGS]; /* percent-decoded, first occurrence kept */
+};
+
+/* The first value of query argument key, or NULL. */
+const char *http_request_query(const struct http_request *rq, const char *key);
+
+struct http_response {
+	unsigned status;
+	char *body;        /* malloc'd JSON text; the transport frees it */
+	size_t body_len;
+	const char *allow; /* static value for an Allow header, or NULL */
+};
+
+/* Called on a worker thread for every request. Must fill rs->status and
+ * rs->body. rq is valid only during the call. */
+typedef void http_handler_fn(void *app, const struct http_request *rq,
+			     struct http_response *rs);
+
+struct http_server_options {
+	const char *host;  /* IPv4 or IPv6 literal */
+	unsigned port;
+	unsigned workers;  /* request worker threads */
+	size_t max_body;   /* bytes; larger bodies are discarded and flagged */
+};
+
+struct http_server;
+
+/* Bind and start serving. Returns NULL with ei->detail set on failure. */
+struct http_server *http_server_start(const struct http_server_options *o,
+				      http_handler_fn *fn, void *app, struct err_info *ei);
+
+/* Stop accepting connections, give requests in flight up to grace_ms to
+ * finish and be answered, then stop and free everything. NULL is fine. */
+void http_server_stop(struct http_server *s, unsigned grace_ms);

@@ -1,0 +1,180 @@
+/* ocserv-agent: a control-plane REST daemon beside the ocserv VPN server. */
+#include <getopt.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <systemd/sd-daemon.h>
+#include <unistd.h>
+
+#include "agent.h"
+#include "api.h"
+#include "build_config.h"
+#include "config.h"
+#include "http_server.h"
+#include "instance.h"
+#include "log.h"
+#include "occtl.h"
+#include "request_id.h"
+#include "timefmt.h"
+
+#define WORKER_THREADS 8u
+/* In-flight requests may be waiting on occtl: give them its timeout. */
+#define SHUTDOWN_GRACE_EXTRA_MS 2000u
+
+static void usage(FILE *out)
+{
+	fprintf(out,
+		"Usage: ocserv-agent [OPTIONS]\n"
+		"REST control-plane agent for the ocserv VPN server.\n\n"
+		"  --env-file PATH   read KEY=VALUE settings from PATH (environment wins)\n"
+		"  --check-config    validate the configuration, print it without secrets, exit\n"
+		"  --version         print the version and exit\n"
+		"  --help            print this help and exit\n\n"
+		"Settings (environment variables): AGENT_HOST, AGENT_PORT,\n"
+		"AGENT_AUTH_TOKEN_CURRENT (required), AGENT_AUTH_TOKEN_PREVIOUS, OCCTL_PATH,\n"
+		"OCCTL_TIMEOUT_MS, OCCTL_USE_SUDO, OCCTL_SOCKET, RADIUSCLIENT_CONF_PATH,\n"
+		"RADIUS_SERVERS_PATH, AGENT_STATE_DIR, OCSERV_CONF_PATH.\n"
+		"See docs/operations.md.\n");
+}
+
+struct cli {
+	const char *env_file;
+	bool check_config;
+};
+
+/* Returns -1 to continue, else the exit code. */
+static int parse_cli(int argc, char **argv, struct cli *cli)
+{
+	static const struct option opts[] = {
+		{"env-file", required_argument, NULL, 'e'},
+		{"check-config", no_argument, NULL, 'c'},
+		{"version", no_argument, NULL, 'V'},
+		{"help", no_argument, NULL, 'h'},
+		{NULL, 0, NULL, 0},
+	};
+	int c;
+
+	while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (c) {
+		case 'e':
+			cli->env_file = optarg;
+			break;
+		case 'c':
+			cli->check_config = true;
+			break;
+		case 'V':
+			printf("ocserv-agent %s (API %s)\n", AGENT_VERSION, AGENT_API_VERSION);
+			return 0;
+		case 'h':
+			usage(stdout);
+			return 0;
+		default:
+			usage(stderr);
+			return 2;
+		}
+	}
+	if (optind < argc) {
+		fprintf(stderr, "ocserv-agent: unexpected argument '%s'\n", argv[optind]);
+		return 2;
+	}
+	return -1;
+}
+
+static int agent_init(struct agent *ag, const struct agent_config *cfg)
+{
+	struct occtl_options oo = {cfg->occtl_path, cfg->occtl_socket, cfg->occtl_use_sudo,
+				   cfg->occtl_timeout_ms};
+	struct err_info ei = {{0}};
+
+	memset(ag, 0, sizeof(*ag));
+	ag->cfg = cfg;
+	timefmt_now_iso8601(ag->started_at, sizeof(ag->started_at));
+	if (gethostname(ag->hostname, sizeof(ag->hostname) - 1) < 0)
+		strcpy(ag->hostname, "unknown");
+	if (instance_id_load(cfg->state_dir, ag->instance_id, &ag->instance_persisted, &ei) < 0) {
+		log_error("cannot generate an instance id: %s", ei.detail);
+		return -1;
+	}
+	if (!ag->instance_persisted)
+		log_warning("instance id not persisted (fresh id each start): %s", ei.detail);
+	ag->oc = occtl_backend_new(&oo);
+	if (ag->oc == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
+	return 0;
+}
+
+/* Block the signals we handle so every thread inherits the mask, and wait
+ * for them synchronously in the main thread. */
+static void block_signals(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+	sigaddset(set, SIGHUP);
+	pthread_sigmask(SIG_BLOCK, set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+}
+
+static int serve(struct agent *ag, const struct agent_config *cfg, const sigset_t *set)
+{
+	struct http_server_options ho = {cfg->host, cfg->port, WORKER_THREADS, API_MAX_BODY};
+	struct err_info ei = {{0}};
+	struct http_server *srv = http_server_start(&ho, api_handle, ag, &ei);
+	int sig = 0;
+
+	if (srv == NULL) {
+		log_error("%s", ei.detail);
+		return 1;
+	}
+	log_notice("started version=%s host=%s port=%u instance_id=%s backend=%s",
+		   AGENT_VERSION, cfg->host, cfg->port, ag->instance_id,
+		   ocserv_backend_name(ag->oc));
+	sd_notify(0, "READY=1");
+	while (sig != SIGTERM && sig != SIGINT) {
+		if (sigwait(set, &sig) != 0)
+			break;
+		if (sig == SIGHUP)
+			log_info("SIGHUP ignored: restart the agent to change its configuration");
+	}
+	sd_notify(0, "STOPPING=1");
+	log_notice("stopping signal=%d", sig);
+	http_server_stop(srv, cfg->occtl_timeout_ms + SHUTDOWN_GRACE_EXTRA_MS);
+	log_notice("stopped");
+	return 0;
+}
+
+int main(int argc, char **argv)
+{
+	struct cli cli = {0};
+	struct agent_config cfg;
+	struct agent ag;
+	char err[512];
+	sigset_t set;
+	int r = parse_cli(argc, argv, &cli);
+
+	if (r >= 0)
+		return r;
+	log_init();
+	if (config_load(&cfg, cli.env_file, err, sizeof(err)) < 0) {
+		fprintf(stderr, "ocserv-agent: configuration error: %s\n", err);
+		return 1;
+	}
+	if (cli.check_config) {
+		config_print(&cfg, stdout);
+		config_free(&cfg);
+		return 0;
+	}
+	if (request_id_init() < 0) {
+		log_error("no randomness from the kernel");
+		config_free(&cfg);
+		return 1;
+	}
+	block_signals(&set);
+	r = agent_init(&ag, &cfg) < 0 ? 1 : serve(&ag, &cfg, &set);
+	ocserv_free(ag.oc);
+	config_free(&cfg);
+	return r;
+}

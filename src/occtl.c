@@ -1,0 +1,272 @@
+#include "occtl.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "occtl_json.h"
+#include "subprocess.h"
+#include "status.h"
+
+struct occtl {
+	char *path, *socket;
+	bool use_sudo;
+	unsigned timeout_ms;
+};
+
+int occtl_build_argv(const struct occtl_options *o, const char *const *args,
+		     const char **argv, size_t max)
+{
+	size_t n = 0, need = (o->use_sudo ? 3 : 1) + (o->socket ? 2 : 0) + 1;
+
+	for (size_t i = 0; args[i] != NULL; i++)
+		need++;
+	if (need > max)
+		return ERR_INTERNAL;
+	if (o->use_sudo) {
+		argv[n++] = OCCTL_SUDO_PATH;
+		argv[n++] = "-n";
+	}
+	argv[n++] = o->path;
+	if (o->socket != NULL) {
+		argv[n++] = "-s";
+		argv[n++] = o->socket;
+	}
+	for (size_t i = 0; args[i] != NULL; i++)
+		argv[n++] = args[i];
+	argv[n] = NULL;
+	return (int)n;
+}
+
+/* "show user bob": the command words of args, for log detail. */
+static const char *describe(const char *const *args, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	buf[0] = '\0';
+	for (size_t i = 0; args[i] != NULL && o < len; i++) {
+		if (strcmp(args[i], "-j") == 0)
+			continue;
+		o += (size_t)snprintf(buf + o, len - o, "%s%s", o ? " " : "", args[i]);
+	}
+	return buf;
+}
+
+/* First line of s, for log detail. */
+static void first_line(char *dst, size_t len, const char *s)
+{
+	size_t n = strcspn(s, "\n");
+
+	snprintf(dst, len, "%.*s", (int)(n < len ? n : len - 1), s);
+}
+
+/* Run occtl with args. On ERR_OK the caller owns *res and checks its exit
+ * status; every other outcome is already mapped to an error. */
+static int run(struct occtl *oc, const char *const *args, unsigned timeout_ms,
+	       struct spawn_result *res, struct err_info *ei)
+{
+	struct occtl_options o = {oc->path, oc->socket, oc->use_sudo, oc->timeout_ms};
+	const char *argv[OCCTL_MAX_ARGV];
+	char cmd[128];
+	int r;
+
+	if (access(oc->path, X_OK) != 0)
+		return err_set(ei, ERR_OCCTL_NOT_FOUND, "%s is missing or not executable",
+			       oc->path);
+	if (occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV) < 0)
+		return err_set(ei, ERR_INTERNAL, "occtl command line too long");
+	r = spawn_run((char *const *)argv, timeout_ms ? timeout_ms : oc->timeout_ms,
+		      OCCTL_MAX_OUTPUT, res, ei);
+	if (r < 0)
+		return r;
+	switch (res->outcome) {
+	case SPAWN_EXITED:
+		return 0;
+	case SPAWN_NOT_FOUND:
+		r = err_set(ei, ERR_OCCTL_NOT_FOUND, "cannot execute %s", argv[0]);
+		break;
+	case SPAWN_TIMED_OUT:
+		r = err_set(ei, ERR_OCCTL_TIMEOUT, "occtl %s: no answer within %u ms",
+			    describe(args, cmd, sizeof(cmd)),
+			    timeout_ms ? timeout_ms : oc->timeout_ms);
+		break;
+	case SPAWN_OUTPUT_TOO_LARGE:
+		r = err_set(ei, ERR_OCCTL_FAILED, "occtl output larger than %u bytes",
+			    OCCTL_MAX_OUTPUT);
+		break;
+	}
+	spawn_result_free(res);
+	return r;
+}
+
+static int exit_error(const struct spawn_result *res, const char *const *args,
+		      struct err_info *ei)
+{
+	char line[160], cmd[128];
+
+	first_line(line, sizeof(line), res->err[0] ? res->err : res->out);
+	return err_set(ei, ERR_OCCTL_FAILED, "occtl %s exited %d: %s",
+		       describe(args, cmd, sizeof(cmd)), res->exit_status, line);
+}
+
+/* Run a JSON-producing command. occtl exits 2 with an empty array when
+ * show user/id matched nothing: that is an answer, not a failure. */
+static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_ms,
+		    json_t **ret, struct err_info *ei)
+{
+	struct spawn_result res;
+	char jerr[160], cmd[128];
+	json_t *j;
+	int r = run(oc, args, timeout_ms, &res, ei);
+
+	if (r < 0)
+		return r;
+	j = occtl_json_load(res.out, res.out_len, jerr, sizeof(jerr));
+	if (res.exit_status == 2 && json_is_array(j) && json_array_size(j) == 0) {
+		*ret = j;
+		r = 0;
+	} else if (res.exit_status != 0) {
+		json_decref(j);
+		r = exit_error(&res, args, ei);
+	} else if (j == NULL) {
+		r = err_set(ei, ERR_OCCTL_BAD_JSON, "occtl %s: %s", describe(args, cmd, sizeof(cmd)),
+			    jerr);
+	} else {
+		*ret = j;
+	}
+	spawn_result_free(&res);
+	return r;
+}
+
+static int sessions_cmd(struct occtl *oc, const char *const *args, struct session_list **ret,
+			struct err_info *ei)
+{
+	json_t *j;
+	int r = run_json(oc, args, 0, &j, ei);
+
+	if (r < 0)
+		return r;
+	r = session_list_from_occtl(j, (int64_t)time(NULL), ret, ei);
+	json_decref(j);
+	return r;
+}
+
+static int be_status(void *be, unsigned timeout_ms, json_t **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "status", NULL};
+	json_t *j;
+	int r = run_json(be, args, timeout_ms, &j, ei);
+
+	if (r < 0)
+		return r;
+	r = status_from_occtl(j, ret, ei);
+	json_decref(j);
+	return r;
+}
+
+static int be_list(void *be, struct session_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "users", NULL};
+
+	return sessions_cmd(be, args, ret, ei);
+}
+
+static int be_user(void *be, const char *username, struct session_list **ret,
+		   struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "user", username, NULL};
+
+	return sessions_cmd(be, args, ret, ei);
+}
+
+static int be_id(void *be, int64_t id, struct session_list **ret, struct err_info *ei)
+{
+	char idbuf[24];
+	const char *args[] = {"-j", "show", "id", idbuf, NULL};
+	int r;
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	r = sessions_cmd(be, args, ret, ei);
+	if (r == 0 && (*ret)->n == 0) {
+		session_list_free(*ret);
+		*ret = NULL;
+		return ERR_NOT_FOUND;
+	}
+	return r;
+}
+
+/* occtl disconnect exits 1 both when the target is not connected (with
+ * "could not disconnect" on stdout) and when ocserv is unreachable. */
+static int disconnect(struct occtl *oc, const char *const *args, struct err_info *ei)
+{
+	struct spawn_result res;
+	char cmd[128];
+	int r = run(oc, args, 0, &res, ei);
+
+	if (r < 0)
+		return r;
+	if (res.exit_status != 0)
+		r = strstr(res.out, "could not disconnect") != NULL
+			    ? err_set(ei, ERR_NOT_FOUND, "occtl %s: not connected",
+				      describe(args, cmd, sizeof(cmd)))
+			    : exit_error(&res, args, ei);
+	spawn_result_free(&res);
+	return r;
+}
+
+static int be_disconnect_id(void *be, int64_t id, struct err_info *ei)
+{
+	char idbuf[24];
+	const char *args[] = {"disconnect", "id", idbuf, NULL};
+
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	return disconnect(be, args, ei);
+}
+
+static int be_disconnect_user(void *be, const char *username, struct err_info *ei)
+{
+	const char *args[] = {"disconnect", "user", username, NULL};
+
+	return disconnect(be, args, ei);
+}
+
+static void be_free(void *be)
+{
+	struct occtl *oc = be;
+
+	if (oc == NULL)
+		return;
+	free(oc->path);
+	free(oc->socket);
+	free(oc);
+}
+
+static const struct ocserv_backend_ops occtl_ops = {
+	.name = "occtl",
+	.status = be_status,
+	.list = be_list,
+	.user = be_user,
+	.id = be_id,
+	.disconnect_id = be_disconnect_id,
+	.disconnect_user = be_disconnect_user,
+	.free = be_free,
+};
+
+struct ocserv *occtl_backend_new(const struct occtl_options *o)
+{
+	struct occtl *oc = calloc(1, sizeof(*oc));
+
+	if (oc == NULL)
+		return NULL;
+	oc->path = strdup(o->path);
+	oc->socket = o->socket ? strdup(o->socket) : NULL;
+	oc->use_sudo = o->use_sudo;
+	oc->timeout_ms = o->timeout_ms;
+	if (oc->path == NULL || (o->socket && oc->socket == NULL)) {
+		be_free(oc);
+		return NULL;
+	}
+	return ocserv_new(&occtl_ops, oc);
+}

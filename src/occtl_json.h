@@ -1,0 +1,22 @@
+/* Tolerant reading of occtl's JSON output (see OCSERV-FACTS.md):
+ * trailing commas before '}' or ']' (show sessions/session ≤1.3.0, show ip
+ * bans ≤1.4.0), duplicate keys (last wins: what occtl means by
+ * "Routes": [] then "Routes": "defaultroute"), and bytes ≥ 0x80 printed as
+ * \u00XX, which mangles UTF-8 user names. */
+#pragma once
+
+#include <jansson.h>
+#include <stddef.h>
+
+/* Parse len bytes of occtl output. Returns a new reference, or NULL with a
+ * reason (line/column) in errbuf. */
+json_t *occtl_json_load(const char *buf, size_t len, char *errbuf, size_t errlen);
+
+/* occtl prints each byte ≥ 0x80 of a string as \u00XX. When every code point
+ * of the UTF-8 string s is below U+0100 and, taken as bytes, they form valid
+ * UTF-8, return those bytes; otherwise a copy of s. Caller frees; NULL only
+ * on allocation failure. */
+char *occtl_json_recover_utf8(const char *s);
+
+/* True if the len bytes at s are valid UTF-8 (no overlongs, no surrogates). */
+int utf8_valid(const unsigned char *s, size_t len);

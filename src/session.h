@@ -1,0 +1,64 @@
+/* The session model: one authenticated VPN connection as ocserv knows it,
+ * independent of how it was read (occtl JSON today, the control socket
+ * later). Integers are -1 (SESSION_ABSENT) and strings NULL when ocserv did
+ * not say; nothing is guessed. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define SESSION_ABSENT INT64_C(-1)
+
+struct strv {
+	char **v;
+	size_t n;
+};
+
+struct session {
+	int64_t id;            /* occtl's ID: the worker's pid */
+	char *username;
+	char *groupname;       /* NULL when occtl says "(none)" */
+	char *state;           /* "connected", "pre-auth", ... */
+	char *vhost;
+	char *device;          /* tun device, e.g. vpns0 */
+	char *client_ip;       /* the client's real address ("Remote IP") */
+	char *vpn_ipv4;        /* the client's VPN address ("IPv4") */
+	char *vpn_ipv6;
+	char *local_device_ip;
+	char *p2p_ipv4;        /* server side of the point-to-point link */
+	char *user_agent;
+	char *connected_at;    /* occtl's local "YYYY-MM-DD HH:MM" */
+	int64_t raw_connected_at; /* epoch seconds (ocserv ≥ 1.2.3) */
+	int64_t since_seconds;
+	int64_t rx_bytes, tx_bytes; /* tun counters; absent outside ocserv's netns */
+	char *avg_rx, *avg_tx; /* occtl's text, e.g. "276 bytes/sec" */
+	char *session_id;      /* short session id ("Session") */
+	char *full_session;
+	char *tls_cipher, *dtls_cipher;
+	int64_t mtu;
+	struct strv dns, routes;
+};
+
+struct session_list {
+	struct session *v;
+	size_t n;
+};
+
+/* Build a list from occtl's parsed `show users|user|id` array, in occtl's
+ * order. now is the current epoch time, used for since_seconds.
+ * Returns ERR_OCCTL_BAD_JSON (detail in ei) when the shape is not occtl's,
+ * ERR_NOMEM; on success the caller frees *ret with session_list_free(). */
+int session_list_from_occtl(const json_t *arr, int64_t now, struct session_list **ret,
+			    struct err_info *ei);
+
+/* True when the session has finished authentication: it has a user name
+ * and is not in a pre-authentication state. */
+bool session_is_authenticated(const struct session *s);
+
+/* Drop (and free) the sessions that are not authenticated, keeping order. */
+void session_list_keep_authenticated(struct session_list *l);
+
+void session_list_free(struct session_list *l);

@@ -1,0 +1,82 @@
+#include "timefmt.h"
+
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+char *timefmt_iso8601(const struct timespec *ts, char *buf, size_t len)
+{
+	struct tm tm;
+	char base[24];
+
+	gmtime_r(&ts->tv_sec, &tm);
+	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
+	snprintf(buf, len, "%s.%03ldZ", base, ts->tv_nsec / 1000000L);
+	return buf;
+}
+
+char *timefmt_now_iso8601(char *buf, size_t len)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_REALTIME, &ts);
+	return timefmt_iso8601(&ts, buf, len);
+}
+
+char *timefmt_epoch_iso8601(int64_t epoch, char *buf, size_t len)
+{
+	struct timespec ts = {.tv_sec = (time_t)epoch, .tv_nsec = 0};
+
+	return timefmt_iso8601(&ts, buf, len);
+}
+
+/* Reads an unsigned decimal number; advances *p. -1 when there is none. */
+static int64_t read_number(const char **p)
+{
+	int64_t v = 0;
+
+	if (!isdigit((unsigned char)**p))
+		return -1;
+	while (isdigit((unsigned char)**p)) {
+		if (v > INT64_MAX / 10 - 10)
+			return -1;
+		v = v * 10 + (**p - '0');
+		(*p)++;
+	}
+	return v;
+}
+
+int64_t timefmt_parse_interval(const char *s)
+{
+	int64_t a, b, total;
+	const char *p = s;
+
+	if (s == NULL)
+		return -1;
+	while (*p == ' ')
+		p++;
+	a = read_number(&p);
+	if (a < 0)
+		return -1;
+	if (p[0] == 's' && p[1] == '\0')
+		return a;
+	if (p[0] == 'd' && p[1] == 'a' && p[2] == 'y' && p[3] == 's' && p[4] == '\0')
+		return a * 86400;
+	if ((p[0] != 'm' && p[0] != 'h') || p[1] != ':')
+		return -1;
+	total = p[0] == 'm' ? a * 60 : a * 3600;
+	char unit = p[0] == 'm' ? 's' : 'm';
+	p += 2;
+	b = read_number(&p);
+	if (b < 0 || b >= 60 || p[0] != unit || p[1] != '\0')
+		return -1;
+	return total + (unit == 's' ? b : b * 60);
+}
+
+int64_t timefmt_mono_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
