@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# The project's test command (README, .ci/run): install what is needed,
+# build plainly and with ASan+UBSan, run the cmocka unit tests under both and
+# the pytest integration suite against a real ocserv with real openconnect
+# clients in a private network namespace. Ends with "N passed, N failed".
+# As root on Debian 12+. Extra arguments go to pytest (e.g. -k disconnect).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+[ "$(id -u)" = 0 ] || { echo "test.sh: run as root (the tests create network namespaces)" >&2; exit 1; }
+
+scripts/install-deps.sh
+
+setup() { # setup DIR [meson options...]
+	local dir=$1; shift
+	if [ -f "$dir/build.ninja" ]; then meson setup --reconfigure "$dir" "$@" >/dev/null
+	else meson setup "$dir" "$@" >/dev/null; fi
+	ninja -C "$dir"
+}
+setup build
+setup build-asan -Db_sanitize=address,undefined -Db_lundef=false
+
+passed=0 failed=0
+# cmocka prints "[  PASSED  ] N test(s)." / "[  FAILED  ] N test(s)" per program.
+unit() { # unit BUILDDIR
+	local rc=0 p f
+	meson test -C "$1" --suite unit --print-errorlogs || rc=$?
+	p=$(grep -ho '\[  PASSED  \] [0-9]* test' "$1/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
+	f=$(grep -ho '\[  FAILED  \] [0-9]* test' "$1/meson-logs/testlog.txt" | awk '{s+=$4} END {print s+0}')
+	# A program that crashed before its summary still counts as a failure.
+	[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+	echo "unit tests ($1): $p passed, $f failed"
+	passed=$((passed + p)); failed=$((failed + f))
+}
+export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1
+unit build
+unit build-asan
+
+junit=$(mktemp /tmp/oa-junit.XXXXXX.xml)
+rc=0
+OA_AGENT_BIN=$PWD/build/ocserv-agent /usr/bin/python3 -m pytest -p no:cacheprovider -q \
+	--junitxml="$junit" tests/integration "$@" || rc=$?
+read -r p f < <(/usr/bin/python3 - "$junit" <<'PY'
+import sys, xml.etree.ElementTree as ET
+t = ET.parse(sys.argv[1]).getroot()
+suites = [t] if t.tag == "testsuite" else list(t)
+n = sum(int(s.get("tests", 0)) for s in suites)
+bad = sum(int(s.get("failures", 0)) + int(s.get("errors", 0)) for s in suites)
+skip = sum(int(s.get("skipped", 0)) for s in suites)
+print(n - bad - skip, bad)
+PY
+)
+rm -f "$junit"
+# pytest exits 5 when it collected nothing: that is a failure here.
+[ "$rc" = 5 ] && f=$((f + 1))
+[ "$rc" != 0 ] && [ "$f" = 0 ] && f=1
+echo "integration tests: $p passed, $f failed"
+passed=$((passed + p)); failed=$((failed + f))
+
+echo "$passed passed, $failed failed"
+[ "$failed" = 0 ]
