@@ -1,0 +1,308 @@
+#!/usr/bin/env bash
+# Install ocserv-agent on this machine (or into an alternative root).
+# Run as root. Safe to run again: it upgrades the binary and the unit, and
+# never overwrites an existing /etc/ocserv-agent.env. See --help.
+set -euo pipefail
+
+readonly SERVICE_USER=ocservagent
+readonly SERVICE_GROUP=ocservagent
+readonly UNIT_NAME=ocserv-agent.service
+readonly BIN_DEST=/usr/local/bin/ocserv-agent
+readonly UNIT_DEST=/etc/systemd/system/$UNIT_NAME
+readonly ENV_DEST=/etc/ocserv-agent.env
+readonly SUDOERS_DEST=/etc/sudoers.d/ocserv-agent
+readonly STATE_DIR=/var/lib/ocserv-agent
+readonly DEFAULT_OCCTL=/usr/bin/occtl
+
+script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+repo_dir=$(dirname -- "$script_dir")
+
+usage() {
+	cat <<EOF
+Usage: $(basename -- "$0") [--bin PATH] [--root DIR]
+
+Installs ocserv-agent as a systemd service:
+  - system user and group "$SERVICE_USER" (no login shell, no home)
+  - $STATE_DIR (owner $SERVICE_USER, mode 0750)
+  - the binary as $BIN_DEST
+  - the unit as $UNIT_DEST, enabled (not started)
+  - $SUDOERS_DEST allowing $SERVICE_USER to run occtl as root
+    (OCCTL_PATH from $ENV_DEST when set, else $DEFAULT_OCCTL)
+  - $ENV_DEST with a new random token, only if the file does not exist
+
+Options:
+  --bin PATH   binary to install (default: <repo>/build/ocserv-agent)
+  --root DIR   install into DIR instead of / (for tests and image builds):
+               every path is prefixed with DIR, users are added to DIR's
+               /etc/passwd and /etc/group, and systemd is not contacted
+  -h, --help   show this help
+
+Running it again is safe: the binary, unit and sudoers rule are replaced,
+the user, state directory and env file are kept.
+EOF
+}
+
+# Create a directory (and its parents) only if missing; never change the mode
+# or owner of an existing system directory.
+ensure_dir() { # ensure_dir DIR MODE
+	[ -d "$1" ] || install -d -m "$2" -o 0 -g 0 "$1"
+}
+
+# Temporary file being prepared; removed if the script stops half-way.
+tmp=
+trap 'if [ -n "$tmp" ]; then rm -f -- "$tmp"; fi' EXIT
+
+die() {
+	echo "install.sh: error: $*" >&2
+	exit 1
+}
+
+note() {
+	echo "install.sh: $*"
+}
+
+bin_src=$repo_dir/build/ocserv-agent
+root=
+
+while [ $# -gt 0 ]; do
+	case $1 in
+	--bin)
+		[ $# -ge 2 ] || die "--bin needs a path"
+		bin_src=$2
+		shift 2
+		;;
+	--bin=*)
+		bin_src=${1#--bin=}
+		shift
+		;;
+	--root)
+		[ $# -ge 2 ] || die "--root needs a directory"
+		root=$2
+		shift 2
+		;;
+	--root=*)
+		root=${1#--root=}
+		shift
+		;;
+	-h | --help)
+		usage
+		exit 0
+		;;
+	*)
+		usage >&2
+		die "unknown argument: $1"
+		;;
+	esac
+done
+
+[ "$(id -u)" -eq 0 ] || die "must run as root"
+
+if [ -n "$root" ]; then
+	[ -d "$root" ] || die "--root $root is not a directory"
+	root=$(cd -- "$root" && pwd)
+	[ "$root" != / ] || root=
+fi
+
+[ -f "$bin_src" ] || die "binary not found: $bin_src (build first, or pass --bin PATH)"
+[ -x "$bin_src" ] || die "binary is not executable: $bin_src"
+unit_src=$script_dir/$UNIT_NAME
+env_example=$script_dir/ocserv-agent.env.example
+[ -f "$unit_src" ] || die "unit file not found: $unit_src"
+[ -f "$env_example" ] || die "env example not found: $env_example"
+
+# --- preflight: the occtl path for the sudo rule -----------------------------
+
+# Value of KEY in an existing env file: its last uncommented assignment, with
+# surrounding spaces and one pair of quotes removed (as the agent reads it).
+env_value() { # env_value KEY
+	local v
+	[ -f "$root$ENV_DEST" ] || return 0
+	v=$(sed -n "s/^[[:space:]]*\\(export[[:space:]]\\{1,\\}\\)\\{0,1\\}$1[[:space:]]*=//p" \
+		"$root$ENV_DEST" | tail -n 1 | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
+	v=${v#[\"\']}
+	v=${v%[\"\']}
+	printf '%s' "$v"
+}
+
+use_sudo=yes
+case $(env_value OCCTL_USE_SUDO | tr '[:upper:]' '[:lower:]') in
+false | 0 | no) use_sudo=no ;;
+esac
+
+occtl_path=$(env_value OCCTL_PATH)
+[ -n "$occtl_path" ] || occtl_path=$DEFAULT_OCCTL
+if [ "$use_sudo" = yes ]; then
+	# Only plain absolute paths: sudoers gives meaning to many other characters.
+	[[ $occtl_path =~ ^/[A-Za-z0-9._/+-]+$ ]] ||
+		die "OCCTL_PATH '$occtl_path' is not a plain absolute path; not writing a sudo rule"
+	command -v visudo >/dev/null ||
+		die "visudo not found: install sudo (apt-get install sudo), or set OCCTL_USE_SUDO=false in $ENV_DEST and run the agent as root"
+fi
+
+# --- user and group --------------------------------------------------------
+
+# Look a name up in the target's database: the files under --root, or NSS.
+lookup() { # lookup passwd|group NAME
+	if [ -n "$root" ]; then
+		[ -f "$root/etc/$1" ] && grep -q "^$2:" "$root/etc/$1"
+	else
+		getent "$1" "$2" >/dev/null
+	fi
+}
+
+id_of() { # id_of passwd|group NAME -> numeric id in the target
+	if [ -n "$root" ]; then
+		awk -F: -v n="$2" '$1 == n { print $3; exit }' "$root/etc/$1"
+	else
+		getent "$1" "$2" | cut -d: -f3
+	fi
+}
+
+root_args=()
+[ -z "$root" ] || root_args=(--root "$root")
+
+nologin=/usr/sbin/nologin
+[ -x "$root$nologin" ] || [ -x "$nologin" ] || nologin=/bin/false
+
+if lookup group "$SERVICE_GROUP"; then
+	note "group $SERVICE_GROUP exists"
+else
+	groupadd "${root_args[@]}" --system "$SERVICE_GROUP"
+	note "created group $SERVICE_GROUP"
+fi
+
+if lookup passwd "$SERVICE_USER"; then
+	note "user $SERVICE_USER exists"
+else
+	useradd "${root_args[@]}" --system --gid "$SERVICE_GROUP" \
+		--no-create-home --home-dir /nonexistent --shell "$nologin" \
+		--comment "ocserv-agent" "$SERVICE_USER"
+	note "created user $SERVICE_USER"
+fi
+
+uid=$(id_of passwd "$SERVICE_USER")
+gid=$(id_of group "$SERVICE_GROUP")
+{ [ -n "$uid" ] && [ -n "$gid" ]; } || die "cannot resolve $SERVICE_USER:$SERVICE_GROUP"
+
+# --- state directory -------------------------------------------------------
+
+ensure_dir "$root/var/lib" 0755
+install -d -m 0750 -o "$uid" -g "$gid" "$root$STATE_DIR"
+# install -d leaves an existing directory's mode alone: enforce it.
+chown "$uid:$gid" "$root$STATE_DIR"
+chmod 0750 "$root$STATE_DIR"
+note "state directory $STATE_DIR ready"
+
+# --- binary and unit -------------------------------------------------------
+
+# Copy next to the target, then rename: a running agent keeps its old inode.
+install_file() { # install_file SRC DEST MODE
+	ensure_dir "$(dirname -- "$2")" 0755
+	tmp=$(mktemp "$2.XXXXXX")
+	cp -- "$1" "$tmp"
+	chown 0:0 "$tmp"
+	chmod "$3" "$tmp"
+	mv -f -- "$tmp" "$2"
+	tmp=
+}
+
+install_file "$bin_src" "$root$BIN_DEST" 0755
+note "installed $BIN_DEST"
+install_file "$unit_src" "$root$UNIT_DEST" 0644
+note "installed $UNIT_DEST"
+
+# --- env file (never overwritten) -------------------------------------------
+
+env_created=no
+if [ -e "$root$ENV_DEST" ]; then
+	note "$ENV_DEST exists, left unchanged"
+else
+	token=$(od -An -N32 -tx1 /dev/urandom | tr -d ' \n')
+	[ ${#token} -eq 64 ] || die "could not generate a token"
+	ensure_dir "$root/etc" 0755
+	tmp=$(mktemp "$root$ENV_DEST.XXXXXX")
+	sed "s/^AGENT_AUTH_TOKEN_CURRENT=.*/AGENT_AUTH_TOKEN_CURRENT=$token/" \
+		"$env_example" >"$tmp"
+	unset token
+	grep -q '^AGENT_AUTH_TOKEN_CURRENT=[0-9a-f]\{64\}$' "$tmp" ||
+		die "env example has no AGENT_AUTH_TOKEN_CURRENT= line"
+	chown 0:0 "$tmp"
+	chmod 0600 "$tmp"
+	mv -- "$tmp" "$root$ENV_DEST"
+	tmp=
+	env_created=yes
+	note "created $ENV_DEST with a new token"
+fi
+
+# --- sudoers rule ------------------------------------------------------------
+
+if [ "$use_sudo" = no ]; then
+	note "OCCTL_USE_SUDO=false: no sudo rule written; the agent must run as root"
+else
+	ensure_dir "$root/etc/sudoers.d" 0755
+	# sudo ignores files in sudoers.d whose names contain a dot, so a leftover
+	# temporary file can never become an active rule.
+	tmp=$(mktemp "$root$SUDOERS_DEST.XXXXXX")
+	cat >"$tmp" <<EOF
+# Written by ocserv-agent's install.sh. The agent (user $SERVICE_USER) may run
+# occtl as root without a password, and nothing else.
+$SERVICE_USER ALL=(root) NOPASSWD: $occtl_path
+EOF
+	chown 0:0 "$tmp"
+	chmod 0440 "$tmp"
+	visudo -cqf "$tmp" >/dev/null ||
+		die "the generated sudoers rule does not validate; $SUDOERS_DEST left unchanged"
+	mv -f -- "$tmp" "$root$SUDOERS_DEST"
+	tmp=
+	note "installed $SUDOERS_DEST (occtl: $occtl_path)"
+fi
+
+# --- enable the unit ---------------------------------------------------------
+
+enable_by_symlink() {
+	local wants=$root/etc/systemd/system/multi-user.target.wants
+	ensure_dir "$wants" 0755
+	ln -sfn "$UNIT_DEST" "$wants/$UNIT_NAME"
+}
+
+if [ -n "$root" ]; then
+	systemctl --root="$root" enable "$UNIT_NAME" >/dev/null 2>&1 || enable_by_symlink
+	note "enabled $UNIT_NAME in $root (not started)"
+elif [ -d /run/systemd/system ]; then
+	systemctl daemon-reload
+	systemctl enable "$UNIT_NAME" >/dev/null 2>&1
+	note "enabled $UNIT_NAME"
+else
+	# Not booted with systemd (container, chroot): enable offline.
+	systemctl --root=/ enable "$UNIT_NAME" >/dev/null 2>&1 || enable_by_symlink
+	note "systemd is not running; $UNIT_NAME enabled for the next boot"
+fi
+
+# --- next steps --------------------------------------------------------------
+
+echo
+echo "ocserv-agent is installed${root:+ in $root}."
+if [ "$env_created" = yes ]; then
+	echo "  A new API token is in $ENV_DEST (root only):"
+	echo "    sed -n 's/^AGENT_AUTH_TOKEN_CURRENT=//p' $ENV_DEST"
+else
+	echo "  Your existing $ENV_DEST was kept."
+fi
+if [ -z "$root" ]; then
+	echo "  Check the configuration:"
+	echo "    $BIN_DEST --env-file $ENV_DEST --check-config"
+	if [ -d /run/systemd/system ] && systemctl is-active --quiet "$UNIT_NAME"; then
+		echo "  The agent is running the previous binary; to switch:"
+		echo "    systemctl restart $UNIT_NAME"
+	else
+		echo "  Start it:"
+		echo "    systemctl start $UNIT_NAME && systemctl status $UNIT_NAME --no-pager"
+	fi
+	echo "  Try it:"
+	echo "    curl -s -H \"Authorization: Bearer \$TOKEN\" http://127.0.0.1:8088/ocserv/health"
+	[ -x "$occtl_path" ] || echo "  Warning: $occtl_path not found; install ocserv (or set OCCTL_PATH)."
+	if [ "$use_sudo" = yes ] && ! grep -Eq '^[@#]includedir[[:space:]]+/etc/sudoers\.d' /etc/sudoers; then
+		echo "  Warning: /etc/sudoers does not include /etc/sudoers.d; the sudo rule is inactive."
+	fi
+fi
+echo "  Operations guide: docs/operations.md"
