@@ -115,6 +115,10 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 	else if (rq->body_too_large)
 		r = api_fail(&rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",
 			     API_MAX_BODY);
+	else if (rq->query_invalid)
+		r = api_fail(&rp, ERR_BAD_REQUEST,
+			     "query arguments must not contain NUL bytes (at most %d arguments)",
+			     HTTP_MAX_QUERY_ARGS);
 	else if ((route = route_find(rq, &r, &rs->allow)) != NULL)
 		r = route->handler(ag, rq, &rp);
 

@@ -329,6 +329,9 @@ void config_print(const struct agent_config *cfg, FILE *out)
 			continue;
 		default:
 			s = *(char *const *)field;
+			if (s == NULL && field == (const void *)&cfg->radius_servers_path)
+				s = "(unset: the servers line of RADIUSCLIENT_CONF_PATH, else "
+				    "/etc/radcli/servers)";
 			fprintf(out, "%s=%s\n", vars[i].name, s ? s : "");
 		}
 	}

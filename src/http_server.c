@@ -142,15 +142,23 @@ static int append_body(struct req_ctx *ctx, const char *data, size_t len)
 	return 0;
 }
 
+/* Percent-decoding can produce NUL bytes ("%00"), which C strings would
+ * silently cut: such a request is flagged, never truncated. */
 static enum MHD_Result copy_query(void *cls, enum MHD_ValueKind kind, const char *key,
-				  const char *value)
+				  size_t key_size, const char *value, size_t value_size)
 {
 	struct http_request *rq = cls;
 
+	if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
+		rq->query_invalid = true;
+		return MHD_YES;
+	}
 	if (http_request_query(rq, key) != NULL)
 		return MHD_YES;
-	if (rq->n_query == HTTP_MAX_QUERY_ARGS)
+	if (rq->n_query == HTTP_MAX_QUERY_ARGS) {
+		rq->query_invalid = true;
 		return MHD_NO;
+	}
 	rq->query[rq->n_query].key = strdup(key);
 	rq->query[rq->n_query].value = strdup(value ? value : "");
 	if (rq->query[rq->n_query].key == NULL || rq->query[rq->n_query].value == NULL) {
@@ -174,7 +182,7 @@ static int capture_request(struct req_ctx *ctx)
 			return ERR_NOMEM;
 	}
 	ctx->rq.authorization = ctx->auth;
-	MHD_get_connection_values(ctx->conn, MHD_GET_ARGUMENT_KIND, copy_query, &ctx->rq);
+	MHD_get_connection_values_n(ctx->conn, MHD_GET_ARGUMENT_KIND, copy_query, &ctx->rq);
 	if (ctx->body == NULL && (ctx->body = strdup("")) == NULL)
 		return ERR_NOMEM;
 	ctx->rq.body = ctx->body;

@@ -25,6 +25,7 @@ struct http_request {
 	const char *body;           /* NUL-terminated; "" when none */
 	size_t body_len;
 	bool body_too_large;        /* more than max_body bytes were sent (and discarded) */
+	bool query_invalid;         /* a query argument held a NUL byte, or too many were sent */
 	size_t n_query;
 	struct {
 		char *key, *value;

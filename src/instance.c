@@ -1,5 +1,6 @@
 #include "instance.h"
 
+
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -79,13 +80,36 @@ static int write_id(int dirfd, const char *id, struct err_info *ei)
 	return 0;
 }
 
+/* mkdir -p: parents 0755, the state directory itself 0750. Like a system
+ * call: 0, or -1 with errno set. */
+static int mkdir_parents(const char *path)
+{
+	char buf[4096];
+	size_t len = strlen(path);
+
+	if (len >= sizeof(buf)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	memcpy(buf, path, len + 1);
+	for (char *p = buf + 1; *p; p++) {
+		if (*p != '/')
+			continue;
+		*p = '\0';
+		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
+			return -1;
+		*p = '/';
+	}
+	return mkdir(buf, 0750) < 0 && errno != EEXIST ? -1 : 0;
+}
+
 int instance_id_load(const char *state_dir, char out[INSTANCE_ID_LEN], bool *persisted,
 		     struct err_info *ei)
 {
 	int dirfd, r;
 
 	*persisted = false;
-	if (mkdir(state_dir, 0750) < 0 && errno != EEXIST) {
+	if (mkdir_parents(state_dir) < 0) {
 		err_set(ei, ERR_INTERNAL, "mkdir %s: %s", state_dir, strerror(errno));
 		return instance_uuid_v4(out);
 	}
