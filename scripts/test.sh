@@ -35,6 +35,15 @@ export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=
 unit build
 unit build-asan
 
+# Fuzz corpus regression: every saved input through every parser, under ASan+UBSan.
+for t in occtl api env radius; do
+	if build-asan/tests/fuzz/fuzz_$t tests/fuzz/corpus/$t/*; then
+		passed=$((passed + 1))
+	else
+		echo "fuzz corpus regression FAILED: fuzz_$t" >&2; failed=$((failed + 1))
+	fi
+done
+
 junit=$(mktemp /tmp/oa-junit.XXXXXX.xml)
 rc=0
 OA_AGENT_BIN=$PWD/build/ocserv-agent /usr/bin/python3 -m pytest -p no:cacheprovider -q \
