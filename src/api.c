@@ -123,7 +123,11 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 		r = route->handler(ag, rq, &rp);
 
 	rs->status = err_http_status(r);
-	if (r == 0) {
+	if (r == 0 && rp.text != NULL) {
+		rs->body = rp.text;
+		rs->body_len = rp.text_len;
+		rp.text = NULL;
+	} else if (r == 0) {
 		set_body(rs, rp.body);
 	} else {
 		json_t *env = error_envelope(rq, r, &rp);
@@ -134,4 +138,5 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 			rs->status, rp.message ? rp.message : err_message(r), rp.ei.detail);
 	}
 	json_decref(rp.body);
+	free(rp.text);
 }

@@ -16,12 +16,15 @@
 #define API_MAX_BODY (64 * 1024)
 
 /* What a handler gives back. On success, body is the whole response object
- * (starting with "ok": true). On error, body (optional) holds extra
+ * (starting with "ok": true), or text holds it already rendered (malloc'd;
+ * for responses that grow with the number of sessions). On error, body (optional) holds extra
  * top-level members, message (optional) overrides the code's default text
  * for the client, and ei carries detail for the log only. The router frees
  * body. */
 struct api_reply {
 	json_t *body;
+	char *text;
+	size_t text_len;
 	const char *message;
 	char msgbuf[160];
 	struct err_info ei;

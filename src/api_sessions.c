@@ -3,38 +3,68 @@
 #include <string.h>
 
 #include "api.h"
+#include "json_writer.h"
 #include "sessions.h"
 #include "validate.h"
 
-static json_t *strv_json(const struct strv *sv)
+static void write_strv(struct json_writer *w, const struct strv *sv)
 {
-	json_t *a = json_array();
-
-	for (size_t i = 0; a != NULL && i < sv->n; i++)
-		json_array_append_new(a, json_string(sv->v[i]));
-	return a;
+	jw_begin_array(w);
+	for (size_t i = 0; i < sv->n; i++)
+		jw_string(w, sv->v[i]);
+	jw_end_array(w);
 }
+
+#define STR(k, v) (jw_key(w, k), jw_string(w, v))
+#define NUM(k, v) (jw_key(w, k), jw_uint_or_null(w, v))
 
 /* The v1 session object. remoteIp repeats clientIp and rawLine is always
  * null: both exist because backends of the original agent read them. */
-static json_t *session_json(const struct session *s)
+static void write_session(struct json_writer *w, const struct session *s)
 {
-	return json_pack(
-		"{s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,"
-		"s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:n}",
-		"vpnSessionId", (json_int_t)s->id, "username", api_str(s->username), "groupname",
-		api_str(s->groupname), "clientIp", api_str(s->client_ip), "ip",
-		api_str(s->vpn_ipv4), "device", api_str(s->device), "status", api_str(s->state),
-		"vhost", api_str(s->vhost), "remoteIp", api_str(s->client_ip), "localDeviceIp",
-		api_str(s->local_device_ip), "p2pIpv4", api_str(s->p2p_ipv4), "ipv6",
-		api_str(s->vpn_ipv6), "connectedAt", api_str(s->connected_at), "rawConnectedAt",
-		api_int(s->raw_connected_at), "sinceSeconds", api_int(s->since_seconds), "rxBytes",
-		api_int(s->rx_bytes), "txBytes", api_int(s->tx_bytes), "avgRx", api_str(s->avg_rx),
-		"avgTx", api_str(s->avg_tx), "userAgent", api_str(s->user_agent), "session",
-		api_str(s->session_id), "fullSession", api_str(s->full_session), "tlsCiphersuite",
-		api_str(s->tls_cipher), "dtlsCipher", api_str(s->dtls_cipher), "mtu",
-		api_int(s->mtu), "dns", strv_json(&s->dns), "routes", strv_json(&s->routes),
-		"rawLine");
+	jw_begin_object(w);
+	NUM("vpnSessionId", s->id);
+	STR("username", s->username);
+	STR("groupname", s->groupname);
+	STR("clientIp", s->client_ip);
+	STR("ip", s->vpn_ipv4);
+	STR("device", s->device);
+	STR("status", s->state);
+	STR("vhost", s->vhost);
+	STR("remoteIp", s->client_ip);
+	STR("localDeviceIp", s->local_device_ip);
+	STR("p2pIpv4", s->p2p_ipv4);
+	STR("ipv6", s->vpn_ipv6);
+	STR("connectedAt", s->connected_at);
+	NUM("rawConnectedAt", s->raw_connected_at);
+	NUM("sinceSeconds", s->since_seconds);
+	NUM("rxBytes", s->rx_bytes);
+	NUM("txBytes", s->tx_bytes);
+	STR("avgRx", s->avg_rx);
+	STR("avgTx", s->avg_tx);
+	STR("userAgent", s->user_agent);
+	STR("session", s->session_id);
+	STR("fullSession", s->full_session);
+	STR("tlsCiphersuite", s->tls_cipher);
+	STR("dtlsCipher", s->dtls_cipher);
+	NUM("mtu", s->mtu);
+	jw_key(w, "dns");
+	write_strv(w, &s->dns);
+	jw_key(w, "routes");
+	write_strv(w, &s->routes);
+	jw_key(w, "rawLine");
+	jw_null(w);
+	jw_end_object(w);
+}
+
+#undef STR
+#undef NUM
+
+/* Finish a writer into the reply's text. */
+static int reply_text(struct api_reply *rp, struct json_writer *w)
+{
+	rp->text = json_writer_finish(w, &rp->text_len);
+	return rp->text ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering sessions");
 }
 
 /* The short form listed in a MULTIPLE_SESSIONS error. */
@@ -46,12 +76,12 @@ static json_t *match_json(const struct session *s)
 			 api_str(s->state));
 }
 
-static json_t *list_json(const struct session_list *l, json_t *(*fn)(const struct session *))
+static json_t *matches_json(const struct session_list *l)
 {
 	json_t *a = json_array();
 
 	for (size_t i = 0; a != NULL && i < l->n; i++) {
-		json_t *e = fn(&l->v[i]);
+		json_t *e = match_json(&l->v[i]);
 		if (e == NULL || json_array_append_new(a, e) < 0) {
 			json_decref(a);
 			return NULL;
@@ -63,7 +93,7 @@ static json_t *list_json(const struct session_list *l, json_t *(*fn)(const struc
 /* Put the matches of a MULTIPLE_SESSIONS answer into the error body. */
 static int multiple(struct api_reply *rp, const struct session_list *l)
 {
-	rp->body = json_pack("{s:o}", "matches", list_json(l, match_json));
+	rp->body = json_pack("{s:o}", "matches", matches_json(l));
 	return api_fail(rp, ERR_MULTIPLE_SESSIONS,
 			"username has %zu active sessions; use vpnSessionId", l->n);
 }
@@ -72,14 +102,25 @@ static int handle_sessions(struct agent *ag, const struct http_request *rq,
 			   struct api_reply *rp)
 {
 	struct session_list *l = NULL;
+	struct json_writer w;
 	int r = sessions_list(ag->oc, &l, &rp->ei);
 
 	if (r < 0)
 		return r;
-	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, "sessions", list_json(l, session_json),
-			     "count", (json_int_t)l->n);
+	json_writer_init(&w);
+	jw_begin_object(&w);
+	jw_key(&w, "ok");
+	jw_bool(&w, true);
+	jw_key(&w, "sessions");
+	jw_begin_array(&w);
+	for (size_t i = 0; i < l->n; i++)
+		write_session(&w, &l->v[i]);
+	jw_end_array(&w);
+	jw_key(&w, "count");
+	jw_int(&w, (int64_t)l->n);
+	jw_end_object(&w);
 	session_list_free(l);
-	return 0;
+	return reply_text(rp, &w);
 }
 
 static int check_username(const char *u, struct api_reply *rp)
@@ -145,11 +186,22 @@ static int handle_session(struct agent *ag, const struct http_request *rq,
 	if (r < 0)
 		return r;
 	r = sessions_find(ag->oc, &sel, &l, &rp->ei);
-	if (r == ERR_MULTIPLE_SESSIONS)
+	if (r == ERR_MULTIPLE_SESSIONS) {
 		r = multiple(rp, l);
-	else if (r == 0)
-		rp->body = json_pack("{s:b,s:o}", "ok", 1, "session",
-				     l->n ? session_json(&l->v[0]) : json_null());
+	} else if (r == 0) {
+		struct json_writer w;
+		json_writer_init(&w);
+		jw_begin_object(&w);
+		jw_key(&w, "ok");
+		jw_bool(&w, true);
+		jw_key(&w, "session");
+		if (l->n)
+			write_session(&w, &l->v[0]);
+		else
+			jw_null(&w);
+		jw_end_object(&w);
+		r = reply_text(rp, &w);
+	}
 	session_list_free(l);
 	return r;
 }

@@ -111,8 +111,7 @@ static int exit_error(const struct spawn_result *res, const char *const *args,
 		       describe(args, cmd, sizeof(cmd)), res->exit_status, line);
 }
 
-/* Run a JSON-producing command. occtl exits 2 with an empty array when
- * show user/id matched nothing: that is an answer, not a failure. */
+/* Run a command that prints one JSON value (show status). */
 static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_ms,
 		    json_t **ret, struct err_info *ei)
 {
@@ -123,12 +122,8 @@ static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_
 
 	if (r < 0)
 		return r;
-	j = occtl_json_load(res.out, res.out_len, jerr, sizeof(jerr));
-	if (res.exit_status == 2 && json_is_array(j) && json_array_size(j) == 0) {
-		*ret = j;
-		r = 0;
-	} else if (res.exit_status != 0) {
-		json_decref(j);
+	j = res.exit_status == 0 ? occtl_json_load(res.out, res.out_len, jerr, sizeof(jerr)) : NULL;
+	if (res.exit_status != 0) {
 		r = exit_error(&res, args, ei);
 	} else if (j == NULL) {
 		r = err_set(ei, ERR_OCCTL_BAD_JSON, "occtl %s: %s", describe(args, cmd, sizeof(cmd)),
@@ -140,16 +135,28 @@ static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_
 	return r;
 }
 
+/* show users|user|id. occtl exits 2 with an empty list when show user/id
+ * matched nothing: that is an answer, not a failure. */
 static int sessions_cmd(struct occtl *oc, const char *const *args, struct session_list **ret,
 			struct err_info *ei)
 {
-	json_t *j;
-	int r = run_json(oc, args, 0, &j, ei);
+	struct spawn_result res;
+	int r = run(oc, args, 0, &res, ei);
 
 	if (r < 0)
 		return r;
-	r = session_list_from_occtl(j, (int64_t)time(NULL), ret, ei);
-	json_decref(j);
+	if (res.exit_status == 0 || res.exit_status == 2) {
+		r = session_list_parse_occtl(res.out, res.out_len, (int64_t)time(NULL), ret, ei);
+		if (r == 0 && res.exit_status == 2 && (*ret)->n > 0) {
+			session_list_free(*ret);
+			r = exit_error(&res, args, ei);
+		} else if (r < 0 && res.exit_status == 2) {
+			r = exit_error(&res, args, ei);
+		}
+	} else {
+		r = exit_error(&res, args, ei);
+	}
+	spawn_result_free(&res);
 	return r;
 }
 

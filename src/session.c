@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "json_lex.h"
 #include "occtl_json.h"
 #include "timefmt.h"
 
@@ -18,69 +19,74 @@ enum fkind {
 };
 
 #define S(m) offsetof(struct session, m)
-/* Later keys overwrite earlier ones: 1.5.0 renamed "Connected at". */
+#define K(k) k, sizeof(k) - 1
+/* occtl's keys and where they go. Input order decides between duplicates:
+ * the last one wins, as occtl means it ("Routes": [] then "Routes": "defaultroute"). */
 static const struct field {
 	const char *key;
+	size_t key_len;
 	enum fkind kind;
 	size_t off;
 } fields[] = {
-	{"ID", F_INT, S(id)},
-	{"Username", F_NAME, S(username)},
-	{"Groupname", F_NAME, S(groupname)},
-	{"State", F_STR, S(state)},
-	{"vhost", F_STR, S(vhost)},
-	{"Device", F_STR, S(device)},
-	{"MTU", F_INT, S(mtu)},
-	{"Remote IP", F_STR, S(client_ip)},
-	{"Local Device IP", F_STR, S(local_device_ip)},
-	{"IPv4", F_STR, S(vpn_ipv4)},
-	{"P-t-P IPv4", F_STR, S(p2p_ipv4)},
-	{"IPv6", F_STR, S(vpn_ipv6)},
-	{"User-Agent", F_STR, S(user_agent)},
-	{"RX", F_INT, S(rx_bytes)},
-	{"TX", F_INT, S(tx_bytes)},
-	{"Average RX", F_STR, S(avg_rx)},
-	{"Average TX", F_STR, S(avg_tx)},
-	{"Connected at", F_STR, S(connected_at)},
-	{"Last connected at", F_STR, S(connected_at)},
-	{"_Connected at", F_INTERVAL, S(since_seconds)},
-	{"_Last connected at", F_INTERVAL, S(since_seconds)},
-	{"raw_connected_at", F_INT, S(raw_connected_at)},
-	{"Full session", F_STR, S(full_session)},
-	{"Session", F_STR, S(session_id)},
-	{"TLS ciphersuite", F_STR, S(tls_cipher)},
-	{"DTLS cipher", F_STR, S(dtls_cipher)},
-	{"DNS", F_STRV, S(dns)},
-	{"Routes", F_STRV, S(routes)},
+	{K("ID"), F_INT, S(id)},
+	{K("Username"), F_NAME, S(username)},
+	{K("Groupname"), F_NAME, S(groupname)},
+	{K("State"), F_STR, S(state)},
+	{K("vhost"), F_STR, S(vhost)},
+	{K("Device"), F_STR, S(device)},
+	{K("MTU"), F_INT, S(mtu)},
+	{K("Remote IP"), F_STR, S(client_ip)},
+	{K("Local Device IP"), F_STR, S(local_device_ip)},
+	{K("IPv4"), F_STR, S(vpn_ipv4)},
+	{K("P-t-P IPv4"), F_STR, S(p2p_ipv4)},
+	{K("IPv6"), F_STR, S(vpn_ipv6)},
+	{K("User-Agent"), F_STR, S(user_agent)},
+	{K("RX"), F_INT, S(rx_bytes)},
+	{K("TX"), F_INT, S(tx_bytes)},
+	{K("Average RX"), F_STR, S(avg_rx)},
+	{K("Average TX"), F_STR, S(avg_tx)},
+	{K("Connected at"), F_STR, S(connected_at)},
+	{K("Last connected at"), F_STR, S(connected_at)}, /* 1.5.0's name */
+	{K("_Connected at"), F_INTERVAL, S(since_seconds)},
+	{K("_Last connected at"), F_INTERVAL, S(since_seconds)},
+	{K("raw_connected_at"), F_INT, S(raw_connected_at)},
+	{K("Full session"), F_STR, S(full_session)},
+	{K("Session"), F_STR, S(session_id)},
+	{K("TLS ciphersuite"), F_STR, S(tls_cipher)},
+	{K("DTLS cipher"), F_STR, S(dtls_cipher)},
+	{K("DNS"), F_STRV, S(dns)},
+	{K("Routes"), F_STRV, S(routes)},
 };
+#undef K
 #undef S
 
-static int64_t int_value(const json_t *v)
+static const struct field *field_find(const char *key, size_t len)
 {
-	const char *s, *p;
+	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++)
+		if (fields[i].key_len == len && memcmp(fields[i].key, key, len) == 0)
+			return &fields[i];
+	return NULL;
+}
+
+/* A non-negative integer from a number or a numeric string ("1434"). */
+static int64_t int_from_text(const char *s)
+{
 	char *end;
 	long long n;
 
-	if (json_is_integer(v))
-		return json_integer_value(v) >= 0 ? json_integer_value(v) : SESSION_ABSENT;
-	if (!json_is_string(v))
-		return SESSION_ABSENT;
-	s = json_string_value(v);
-	for (p = s; *p == ' '; p++)
-		;
-	if (!isdigit((unsigned char)*p))
+	while (*s == ' ')
+		s++;
+	if (!isdigit((unsigned char)*s))
 		return SESSION_ABSENT;
 	errno = 0;
-	n = strtoll(p, &end, 10);
+	n = strtoll(s, &end, 10);
 	while (*end == ' ')
 		end++;
 	return errno == 0 && *end == '\0' ? n : SESSION_ABSENT;
 }
 
-static int set_str(char **dst, const json_t *v, enum fkind kind)
+static int set_str(char **dst, const char *s, enum fkind kind)
 {
-	const char *s = json_string_value(v);
-
 	free(*dst);
 	*dst = NULL;
 	if (s == NULL || strcmp(s, "(invalid)") == 0 ||
@@ -99,45 +105,63 @@ static void strv_free(struct strv *sv)
 	sv->n = 0;
 }
 
-static int set_strv(struct strv *sv, const json_t *v)
+static int strv_add(struct strv *sv, const char *s)
 {
-	size_t n = json_is_array(v) ? json_array_size(v) : json_is_string(v) ? 1 : 0;
+	char **v = realloc(sv->v, (sv->n + 1) * sizeof(char *));
 
-	strv_free(sv);
-	if (n == 0)
-		return 0;
-	sv->v = calloc(n, sizeof(char *));
-	if (sv->v == NULL)
+	if (v == NULL)
 		return ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		const json_t *e = json_is_array(v) ? json_array_get(v, i) : v;
-		if (!json_is_string(e))
-			continue;
-		sv->v[sv->n] = occtl_json_recover_utf8(json_string_value(e));
-		if (sv->v[sv->n++] == NULL)
-			return ERR_NOMEM;
+	sv->v = v;
+	sv->v[sv->n] = occtl_json_recover_utf8(s);
+	return sv->v[sv->n++] ? 0 : ERR_NOMEM;
+}
+
+/* A list of strings; a lone string is a list of one. Elements of other
+ * types are skipped. */
+static int read_strv(struct strv *sv, struct json_lex *lx, enum json_tok tok)
+{
+	strv_free(sv);
+	if (tok == JT_STRING)
+		return strv_add(sv, lx->str);
+	if (tok != JT_BEGIN_ARRAY)
+		return json_lex_skip(lx, tok) ? 0 : ERR_OCCTL_BAD_JSON;
+	while ((tok = json_lex_next(lx)) != JT_END_ARRAY) {
+		int r = 0;
+		if (tok == JT_STRING)
+			r = strv_add(sv, lx->str);
+		else if (tok != JT_COMMA && !json_lex_skip(lx, tok))
+			r = ERR_OCCTL_BAD_JSON;
+		if (r < 0)
+			return r;
 	}
 	return 0;
 }
 
-static int set_field(struct session *s, const struct field *f, const json_t *v)
+/* Read the value of field f, whose first token is tok. A value of an
+ * unexpected type makes the field absent. */
+static int read_field(struct session *s, const struct field *f, struct json_lex *lx,
+		      enum json_tok tok)
 {
 	void *dst = (char *)s + f->off;
+	int64_t *num = dst;
 
 	switch (f->kind) {
 	case F_STR:
 	case F_NAME:
-		return set_str(dst, v, f->kind);
+		return set_str(dst, tok == JT_STRING ? lx->str : NULL, f->kind);
 	case F_INT:
-		*(int64_t *)dst = int_value(v);
-		return 0;
+		*num = tok == JT_INTEGER && lx->num >= 0 ? lx->num
+		       : tok == JT_STRING		  ? int_from_text(lx->str)
+							  : SESSION_ABSENT;
+		break;
 	case F_INTERVAL:
-		*(int64_t *)dst = json_is_string(v) ? timefmt_parse_interval(json_string_value(v))
-						    : SESSION_ABSENT;
-		return 0;
+		*num = tok == JT_STRING ? timefmt_parse_interval(lx->str) : SESSION_ABSENT;
+		break;
 	case F_STRV:
-		return set_strv(dst, v);
+		return read_strv(dst, lx, tok);
 	}
+	if (tok == JT_BEGIN_ARRAY || tok == JT_BEGIN_OBJECT)
+		return json_lex_skip(lx, tok) ? 0 : ERR_OCCTL_BAD_JSON;
 	return 0;
 }
 
@@ -155,26 +179,112 @@ static void session_clear(struct session *s)
 	strv_free(&s->routes);
 }
 
-static int session_from_occtl(struct session *s, const json_t *obj, int64_t now,
-			      struct err_info *ei)
+static void session_init(struct session *s)
 {
-	int r;
-
 	memset(s, 0, sizeof(*s));
 	s->id = s->raw_connected_at = s->since_seconds = SESSION_ABSENT;
 	s->rx_bytes = s->tx_bytes = s->mtu = SESSION_ABSENT;
-	if (!json_is_object(obj))
-		return err_set(ei, ERR_OCCTL_BAD_JSON, "session entry is not an object");
-	for (size_t i = 0; i < sizeof(fields) / sizeof(fields[0]); i++) {
-		const json_t *v = json_object_get(obj, fields[i].key);
-		if (v != NULL && (r = set_field(s, &fields[i], v)) < 0)
-			return err_set(ei, r, "out of memory");
+}
+
+/* One session object, after its '{'. Stray commas are tolerated (occtl
+ * ≤1.3.0 leaves trailing ones). */
+static int read_session(struct session *s, struct json_lex *lx, int64_t now)
+{
+	char key[64];
+	enum json_tok tok;
+	int r;
+
+	session_init(s);
+	while ((tok = json_lex_next(lx)) != JT_END_OBJECT) {
+		if (tok == JT_COMMA)
+			continue;
+		if (tok != JT_STRING)
+			return ERR_OCCTL_BAD_JSON;
+		/* A key longer than any we know matches nothing. */
+		bool known_len = lx->str_len < sizeof(key);
+		size_t klen = known_len ? lx->str_len : 0;
+		memcpy(key, lx->str, klen);
+		if (json_lex_next(lx) != JT_COLON)
+			return ERR_OCCTL_BAD_JSON;
+		tok = json_lex_next(lx);
+		const struct field *f = known_len ? field_find(key, klen) : NULL;
+		if (f != NULL)
+			r = read_field(s, f, lx, tok);
+		else
+			r = json_lex_skip(lx, tok) ? 0 : ERR_OCCTL_BAD_JSON;
+		if (r < 0)
+			return r;
 	}
 	if (s->id <= 0)
-		return err_set(ei, ERR_OCCTL_BAD_JSON, "session entry without a valid ID");
+		return ERR_OCCTL_BAD_JSON;
 	/* The exact start beats occtl's rounded interval when ocserv gives it. */
 	if (s->raw_connected_at != SESSION_ABSENT)
 		s->since_seconds = now > s->raw_connected_at ? now - s->raw_connected_at : 0;
+	return 0;
+}
+
+static int list_grow(struct session_list *l, size_t *cap)
+{
+	struct session *v;
+
+	if (l->n < *cap)
+		return 0;
+	*cap = *cap ? *cap * 2 : 8;
+	v = realloc(l->v, *cap * sizeof(*v));
+	if (v == NULL)
+		return ERR_NOMEM;
+	l->v = v;
+	return 0;
+}
+
+static int read_list(struct session_list *l, struct json_lex *lx, int64_t now)
+{
+	enum json_tok tok;
+	size_t cap = 0;
+	int r;
+
+	if (json_lex_next(lx) != JT_BEGIN_ARRAY)
+		return ERR_OCCTL_BAD_JSON;
+	while ((tok = json_lex_next(lx)) != JT_END_ARRAY) {
+		if (tok == JT_COMMA)
+			continue;
+		if (tok != JT_BEGIN_OBJECT)
+			return ERR_OCCTL_BAD_JSON;
+		if ((r = list_grow(l, &cap)) < 0)
+			return r;
+		r = read_session(&l->v[l->n], lx, now);
+		if (r < 0) {
+			session_clear(&l->v[l->n]);
+			return r;
+		}
+		l->n++;
+	}
+	return json_lex_next(lx) == JT_EOF ? 0 : ERR_OCCTL_BAD_JSON;
+}
+
+int session_list_parse_occtl(const char *text, size_t len, int64_t now,
+			     struct session_list **ret, struct err_info *ei)
+{
+	struct session_list *l = calloc(1, sizeof(*l));
+	struct json_lex lx;
+	int r;
+
+	if (l == NULL)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	json_lex_init(&lx, text, len);
+	r = read_list(l, &lx, now);
+	if (r == ERR_OCCTL_BAD_JSON)
+		err_set(ei, r, "session list: %s at byte %zu",
+			lx.err ? lx.err : "unexpected token or session without ID",
+			json_lex_offset(&lx, text));
+	else if (r < 0)
+		err_set(ei, r, "out of memory");
+	json_lex_free(&lx);
+	if (r < 0) {
+		session_list_free(l);
+		return r;
+	}
+	*ret = l;
 	return 0;
 }
 
@@ -188,36 +298,6 @@ bool session_is_authenticated(const struct session *s)
 		if (strcmp(s->state, pre[i]) == 0)
 			return false;
 	return true;
-}
-
-int session_list_from_occtl(const json_t *arr, int64_t now, struct session_list **ret,
-			    struct err_info *ei)
-{
-	struct session_list *l;
-	int r = 0;
-
-	if (!json_is_array(arr))
-		return err_set(ei, ERR_OCCTL_BAD_JSON, "expected a JSON array of sessions");
-	l = calloc(1, sizeof(*l));
-	if (l == NULL || (l->v = calloc(json_array_size(arr) + 1, sizeof(*l->v))) == NULL) {
-		free(l);
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	}
-	for (size_t i = 0; i < json_array_size(arr); i++) {
-		struct session *s = &l->v[l->n];
-		r = session_from_occtl(s, json_array_get(arr, i), now, ei);
-		if (r < 0) {
-			session_clear(s);
-			break;
-		}
-		l->n++;
-	}
-	if (r < 0) {
-		session_list_free(l);
-		return r;
-	}
-	*ret = l;
-	return 0;
 }
 
 void session_list_keep_authenticated(struct session_list *l)

@@ -4,7 +4,6 @@
  * not say; nothing is guessed. */
 #pragma once
 
-#include <jansson.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -47,12 +46,14 @@ struct session_list {
 	size_t n;
 };
 
-/* Build a list from occtl's parsed `show users|user|id` array, in occtl's
- * order. now is the current epoch time, used for since_seconds.
- * Returns ERR_OCCTL_BAD_JSON (detail in ei) when the shape is not occtl's,
+/* Read occtl's `-j show users|user|id` output (len bytes of text), in
+ * occtl's order, without building a JSON tree: this runs on every poll and
+ * scales with the number of users. Tolerates what occtl gets wrong (see
+ * occtl_json.h). now is the current epoch time, used for since_seconds.
+ * Returns ERR_OCCTL_BAD_JSON (detail in ei) when the text is not such a list,
  * ERR_NOMEM; on success the caller frees *ret with session_list_free(). */
-int session_list_from_occtl(const json_t *arr, int64_t now, struct session_list **ret,
-			    struct err_info *ei);
+int session_list_parse_occtl(const char *text, size_t len, int64_t now,
+			     struct session_list **ret, struct err_info *ei);
 
 /* True when the session has finished authentication: it has a user name
  * and is not in a pre-authentication state. */

@@ -7,7 +7,6 @@
 
 #include "api.h"
 #include "fuzz.h"
-#include "occtl_json.h"
 
 static const char sessions_json[] =
 	"[{\"ID\":11,\"Username\":\"bob\",\"Groupname\":\"staff\",\"State\":\"connected\","
@@ -18,12 +17,8 @@ static const char sessions_json[] =
 
 static int sessions(struct session_list **ret, struct err_info *ei)
 {
-	char err[64];
-	json_t *j = occtl_json_load(sessions_json, sizeof(sessions_json) - 1, err, sizeof(err));
-	int r = session_list_from_occtl(j, 1700000000, ret, ei);
-
-	json_decref(j);
-	return r;
+	return session_list_parse_occtl(sessions_json, sizeof(sessions_json) - 1, 1700000000, ret,
+					ei);
 }
 
 static int f_status(void *be, unsigned t, json_t **ret, struct err_info *ei)
