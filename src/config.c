@@ -169,7 +169,8 @@ static const char *lookup(const struct env_file *ef, const char *name)
 {
 	const char *v = getenv(name);
 
-	if (v != NULL)
+	/* An empty variable (VAR= in a unit or shell) counts as unset. */
+	if (v != NULL && *v != '\0')
 		return v;
 	for (size_t i = 0; i < ef->n; i++)
 		if (strcmp(ef->key[i], name) == 0)

@@ -216,15 +216,20 @@ enum json_tok json_lex_next(struct json_lex *lx)
 
 bool json_lex_skip(struct json_lex *lx, enum json_tok tok)
 {
+	uint64_t is_object = 0; /* one bit per open level: 1 = object, 0 = array */
 	int depth = 0;
 
 	for (;;) {
 		if (tok == JT_BEGIN_OBJECT || tok == JT_BEGIN_ARRAY) {
-			if (++depth > SKIP_MAX_DEPTH)
+			if (depth == SKIP_MAX_DEPTH)
 				return false;
+			is_object = (is_object << 1) | (tok == JT_BEGIN_OBJECT);
+			depth++;
 		} else if (tok == JT_END_OBJECT || tok == JT_END_ARRAY) {
-			if (--depth < 0)
+			if (depth == 0 || (bool)(is_object & 1) != (tok == JT_END_OBJECT))
 				return false;
+			is_object >>= 1;
+			depth--;
 		} else if (tok == JT_ERROR || tok == JT_EOF) {
 			return false;
 		}

@@ -1,5 +1,6 @@
 #include "radius.h"
 
+#include <arpa/inet.h>
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -24,36 +25,44 @@ static int parse_port(const char *s, size_t len)
 
 int radius_split_server(const char *entry, char **ret_host, int *ret_port)
 {
-	size_t len = strcspn(entry, ","), hlen;
-	const char *host = entry, *rest, *colon;
-	int colons = 0;
+	static const char seps[] = ", \t"; /* radcli separates servers by any of these */
+	char *first, *host, *rest, *colon;
+	unsigned char addr[16];
+	size_t len;
+	int r = 0;
 
-	while (len > 0 && isspace((unsigned char)*host))
-		host++, len--;
-	for (size_t i = 0; i < len; i++)
-		colons += host[i] == ':';
-	if (host[0] == '[') {
-		const char *close = memchr(host, ']', len);
-		if (close == NULL)
-			return ERR_BAD_REQUEST;
-		hlen = (size_t)(close - host - 1);
-		rest = close + 1 < host + len && close[1] == ':' ? close + 2 : NULL;
+	entry += strspn(entry, seps);
+	len = strcspn(entry, seps);
+	first = strndup(entry, len);
+	if (first == NULL)
+		return ERR_NOMEM;
+	host = first;
+	rest = NULL;
+	if (host[0] == '[') { /* [v6addr]:port:secret */
+		char *close = strchr(host, ']');
+		if (close == NULL) {
+			r = ERR_BAD_REQUEST;
+			goto out;
+		}
+		*close = '\0';
 		host++;
-	} else if (colons > 2) { /* a bare IPv6 address: no port can follow */
-		hlen = len;
-		rest = NULL;
-	} else {
-		colon = memchr(host, ':', len);
-		hlen = colon ? (size_t)(colon - host) : len;
-		rest = colon ? colon + 1 : NULL;
+		rest = close[1] == ':' ? close + 2 : NULL;
+	} else if (inet_pton(AF_INET6, host, addr) != 1 && (colon = strchr(host, ':')) != NULL) {
+		/* host:port:secret, and the secret may itself hold colons */
+		*colon = '\0';
+		rest = colon + 1;
 	}
-	while (hlen > 0 && isspace((unsigned char)host[hlen - 1]))
-		hlen--;
-	if (hlen == 0)
-		return ERR_BAD_REQUEST;
-	*ret_port = rest ? parse_port(rest, strcspn(rest, ":,")) : 0;
-	*ret_host = strndup(host, hlen);
-	return *ret_host ? 0 : ERR_NOMEM;
+	if (*host == '\0') {
+		r = ERR_BAD_REQUEST;
+		goto out;
+	}
+	*ret_port = rest ? parse_port(rest, strcspn(rest, ":")) : 0;
+	*ret_host = strdup(host);
+	r = *ret_host ? 0 : ERR_NOMEM;
+out:
+	explicit_bzero(first, len);
+	free(first);
+	return r;
 }
 
 /* Split a line into its first word and the rest (trimmed). Returns false for

@@ -148,7 +148,9 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 	switch (f->kind) {
 	case F_STR:
 	case F_NAME:
-		return set_str(dst, tok == JT_STRING ? lx->str : NULL, f->kind);
+		if (set_str(dst, tok == JT_STRING ? lx->str : NULL, f->kind) < 0)
+			return ERR_NOMEM;
+		break;
 	case F_INT:
 		*num = tok == JT_INTEGER && lx->num >= 0 ? lx->num
 		       : tok == JT_STRING		  ? int_from_text(lx->str)

@@ -61,8 +61,8 @@ int64_t timefmt_parse_interval(const char *s)
 	if (p[0] == 's' && p[1] == '\0')
 		return a;
 	if (p[0] == 'd' && p[1] == 'a' && p[2] == 'y' && p[3] == 's' && p[4] == '\0')
-		return a * 86400;
-	if ((p[0] != 'm' && p[0] != 'h') || p[1] != ':')
+		return a <= INT64_MAX / 86400 ? a * 86400 : -1;
+	if ((p[0] != 'm' && p[0] != 'h') || p[1] != ':' || a > INT64_MAX / 3600 - 3600)
 		return -1;
 	total = p[0] == 'm' ? a * 60 : a * 3600;
 	char unit = p[0] == 'm' ? 's' : 'm';
