@@ -1,0 +1,474 @@
+/* config.h: environment variables, env files, defaults and validation. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <cmocka.h>
+
+#include "config.h"
+#include "err.h"
+#include "unit.h"
+
+static const char *const all_vars[] = {
+	"AGENT_HOST",        "AGENT_PORT",       "AGENT_AUTH_TOKEN_CURRENT",
+	"AGENT_AUTH_TOKEN_PREVIOUS", "OCCTL_PATH", "OCCTL_TIMEOUT_MS",
+	"OCCTL_USE_SUDO",    "OCCTL_SOCKET",     "RADIUSCLIENT_CONF_PATH",
+	"RADIUS_SERVERS_PATH", "AGENT_STATE_DIR", "OCSERV_CONF_PATH",
+};
+
+static char tmpdir[64];
+
+static int setup(void **state)
+{
+	(void)state;
+	for (size_t i = 0; i < sizeof(all_vars) / sizeof(all_vars[0]); i++)
+		unsetenv(all_vars[i]);
+	return unit_mkdtemp(tmpdir, sizeof(tmpdir), "cfgtest") ? 0 : -1;
+}
+
+static int teardown(void **state)
+{
+	(void)state;
+	unit_rmtree(tmpdir);
+	return 0;
+}
+
+/* Write an env file into tmpdir and return its path (static buffer). */
+static const char *env_file(const char *text)
+{
+	static char path[128];
+
+	unit_join(path, sizeof(path), tmpdir, "agent.env");
+	assert_int_equal(unit_write_str(path, text), 0);
+	return path;
+}
+
+static void assert_cfg_empty(const struct agent_config *cfg)
+{
+	static const struct agent_config zero;
+
+	assert_memory_equal(cfg, &zero, sizeof(zero));
+}
+
+/* config_load must fail with ERR_BAD_REQUEST, an error naming `what`, and
+ * an empty cfg. */
+static void expect_fail(const char *env, const char *what)
+{
+	struct agent_config cfg;
+	char err[256];
+
+	memset(&cfg, 0x5a, sizeof(cfg));
+	assert_int_equal(config_load(&cfg, env, err, sizeof(err)), ERR_BAD_REQUEST);
+	if (strstr(err, what) == NULL)
+		fail_msg("error '%s' does not name '%s'", err, what);
+	assert_cfg_empty(&cfg);
+}
+
+static void load_ok(struct agent_config *cfg, const char *env)
+{
+	char err[256] = "";
+	int r = config_load(cfg, env, err, sizeof(err));
+
+	if (r != 0)
+		fail_msg("config_load failed (%d): %s", r, err);
+}
+
+static void test_defaults(void **state)
+{
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "s3cret", 1);
+	load_ok(&cfg, NULL);
+	assert_string_equal(cfg.host, "0.0.0.0");
+	assert_int_equal(cfg.port, 8088);
+	assert_string_equal(cfg.token_current, "s3cret");
+	assert_null(cfg.token_previous);
+	assert_string_equal(cfg.occtl_path, "/usr/bin/occtl");
+	assert_int_equal(cfg.occtl_timeout_ms, 5000);
+	assert_true(cfg.occtl_use_sudo);
+	assert_null(cfg.occtl_socket);
+	assert_string_equal(cfg.radius_conf_path, "/etc/radcli/radiusclient.conf");
+	assert_null(cfg.radius_servers_path);
+	assert_string_equal(cfg.state_dir, "/var/lib/ocserv-agent");
+	assert_string_equal(cfg.ocserv_conf_path, "/etc/ocserv/ocserv.conf");
+	config_free(&cfg);
+	assert_cfg_empty(&cfg);
+	config_free(NULL);
+}
+
+static void test_all_from_env(void **state)
+{
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_HOST", "::1", 1);
+	setenv("AGENT_PORT", "65535", 1);
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "  cur-token \t\r\n", 1);
+	setenv("AGENT_AUTH_TOKEN_PREVIOUS", " prev-token ", 1);
+	setenv("OCCTL_PATH", "/opt/occtl", 1);
+	setenv("OCCTL_TIMEOUT_MS", "1", 1);
+	setenv("OCCTL_USE_SUDO", "No", 1);
+	setenv("OCCTL_SOCKET", "/run/occtl.socket", 1);
+	setenv("RADIUSCLIENT_CONF_PATH", "/x/radiusclient.conf", 1);
+	setenv("RADIUS_SERVERS_PATH", "/x/servers", 1);
+	setenv("AGENT_STATE_DIR", "/x/state", 1);
+	setenv("OCSERV_CONF_PATH", "/x/ocserv.conf", 1);
+	load_ok(&cfg, NULL);
+	assert_string_equal(cfg.host, "::1");
+	assert_int_equal(cfg.port, 65535);
+	assert_string_equal(cfg.token_current, "cur-token");
+	assert_string_equal(cfg.token_previous, "prev-token");
+	assert_string_equal(cfg.occtl_path, "/opt/occtl");
+	assert_int_equal(cfg.occtl_timeout_ms, 1);
+	assert_false(cfg.occtl_use_sudo);
+	assert_string_equal(cfg.occtl_socket, "/run/occtl.socket");
+	assert_string_equal(cfg.radius_conf_path, "/x/radiusclient.conf");
+	assert_string_equal(cfg.radius_servers_path, "/x/servers");
+	assert_string_equal(cfg.state_dir, "/x/state");
+	assert_string_equal(cfg.ocserv_conf_path, "/x/ocserv.conf");
+	config_free(&cfg);
+}
+
+static void test_port_bounds(void **state)
+{
+	static const char *bad[] = {"0", "65536", "abc", "-1", "80x", "1e3", " 80", "99999999999999999999"};
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("AGENT_PORT", bad[i], 1);
+		expect_fail(NULL, "AGENT_PORT");
+	}
+	setenv("AGENT_PORT", "1", 1);
+	load_ok(&cfg, NULL);
+	assert_int_equal(cfg.port, 1);
+	config_free(&cfg);
+	/* An empty value is "not set": the default applies. */
+	setenv("AGENT_PORT", "", 1);
+	load_ok(&cfg, NULL);
+	assert_int_equal(cfg.port, 8088);
+	config_free(&cfg);
+}
+
+static void test_timeout_bounds(void **state)
+{
+	static const char *bad[] = {"-5", "abc", "0", "3600001", "5s", "1.5"};
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("OCCTL_TIMEOUT_MS", bad[i], 1);
+		expect_fail(NULL, "OCCTL_TIMEOUT_MS");
+	}
+	setenv("OCCTL_TIMEOUT_MS", "3600000", 1);
+	load_ok(&cfg, NULL);
+	assert_int_equal(cfg.occtl_timeout_ms, 3600000);
+	config_free(&cfg);
+}
+
+static void test_relative_paths(void **state)
+{
+	static const char *path_vars[] = {"OCCTL_PATH", "OCCTL_SOCKET", "RADIUSCLIENT_CONF_PATH",
+					  "RADIUS_SERVERS_PATH", "AGENT_STATE_DIR",
+					  "OCSERV_CONF_PATH"};
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	for (size_t i = 0; i < sizeof(path_vars) / sizeof(path_vars[0]); i++) {
+		setenv(path_vars[i], "relative/path", 1);
+		expect_fail(NULL, path_vars[i]);
+		setenv(path_vars[i], "./x", 1);
+		expect_fail(NULL, path_vars[i]);
+		unsetenv(path_vars[i]);
+	}
+}
+
+static void test_bool_values(void **state)
+{
+	static const struct {
+		const char *text;
+		bool value;
+	} ok[] = {{"true", true},  {"TRUE", true},   {"True", true}, {"1", true},
+		  {"yes", true},   {"YES", true},    {"yEs", true},  {"false", false},
+		  {"FALSE", false}, {"fAlSe", false}, {"0", false},  {"no", false},
+		  {"NO", false},   {"No", false}};
+	static const char *bad[] = {"maybe", "", " true", "true ", "2", "on", "off", "y", "n",
+				    "truee", "10"};
+	struct agent_config cfg;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		bool v = !ok[i].value;
+		assert_int_equal(config_parse_bool(ok[i].text, &v), 0);
+		assert_int_equal(v, ok[i].value);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		bool v = true;
+		assert_int_equal(config_parse_bool(bad[i], &v), ERR_BAD_REQUEST);
+		assert_true(v); /* untouched */
+	}
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	for (size_t i = 0; i < sizeof(ok) / sizeof(ok[0]); i++) {
+		setenv("OCCTL_USE_SUDO", ok[i].text, 1);
+		load_ok(&cfg, NULL);
+		assert_int_equal(cfg.occtl_use_sudo, ok[i].value);
+		config_free(&cfg);
+	}
+	setenv("OCCTL_USE_SUDO", "maybe", 1);
+	expect_fail(NULL, "OCCTL_USE_SUDO");
+}
+
+static void test_host(void **state)
+{
+	static const char *bad[] = {"localhost", "256.1.1.1", "1.2.3", "example.org", "::g",
+				    "[::1]", "0.0.0.0 "};
+	static const char *good[] = {"127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1",
+				     "2001:db8::42"};
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		setenv("AGENT_HOST", bad[i], 1);
+		expect_fail(NULL, "AGENT_HOST");
+	}
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		setenv("AGENT_HOST", good[i], 1);
+		load_ok(&cfg, NULL);
+		assert_string_equal(cfg.host, good[i]);
+		config_free(&cfg);
+	}
+}
+
+static void test_token_required(void **state)
+{
+	struct agent_config cfg;
+
+	(void)state;
+	expect_fail(NULL, "AGENT_AUTH_TOKEN_CURRENT");
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "", 1);
+	expect_fail(NULL, "AGENT_AUTH_TOKEN_CURRENT");
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "  \t \r\n", 1);
+	expect_fail(NULL, "AGENT_AUTH_TOKEN_CURRENT");
+	/* A blank previous token means "none". */
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "tok", 1);
+	setenv("AGENT_AUTH_TOKEN_PREVIOUS", "   ", 1);
+	load_ok(&cfg, NULL);
+	assert_null(cfg.token_previous);
+	config_free(&cfg);
+}
+
+static void test_env_file_syntax(void **state)
+{
+	struct agent_config cfg;
+	const char *path = env_file(
+		"# ocserv-agent environment\n"
+		"\n"
+		"   \n"
+		"   # indented comment\n"
+		"AGENT_AUTH_TOKEN_CURRENT=first\n"
+		"export AGENT_PORT=9001\r\n"
+		"  OCCTL_TIMEOUT_MS  =  2500  \r\n"
+		"OCCTL_USE_SUDO=\"false\"\n"
+		"OCCTL_SOCKET='/run/ocserv/occtl.socket'\n"
+		"AGENT_HOST = 127.0.0.1\t\n"
+		"AGENT_AUTH_TOKEN_PREVIOUS=\"  quoted-prev  \"\r\n"
+		"AGENT_AUTH_TOKEN_CURRENT=second \r\n"
+		"AGENT_STATE_DIR=/tmp/state=with=equals\n"
+		"OCSERV_CONF_PATH=/etc/ocserv/ocserv.conf"); /* no final newline */
+
+	(void)state;
+	load_ok(&cfg, path);
+	assert_string_equal(cfg.token_current, "second"); /* later line wins, trimmed */
+	assert_string_equal(cfg.token_previous, "quoted-prev");
+	assert_int_equal(cfg.port, 9001);
+	assert_int_equal(cfg.occtl_timeout_ms, 2500);
+	assert_false(cfg.occtl_use_sudo);
+	assert_string_equal(cfg.occtl_socket, "/run/ocserv/occtl.socket");
+	assert_string_equal(cfg.host, "127.0.0.1");
+	assert_string_equal(cfg.state_dir, "/tmp/state=with=equals");
+	assert_string_equal(cfg.ocserv_conf_path, "/etc/ocserv/ocserv.conf");
+	/* Not in the file: defaults. */
+	assert_string_equal(cfg.occtl_path, "/usr/bin/occtl");
+	config_free(&cfg);
+}
+
+static void test_env_file_crlf_only(void **state)
+{
+	struct agent_config cfg;
+	const char *path = env_file("AGENT_AUTH_TOKEN_CURRENT=tok\r\n\r\nAGENT_PORT=1234\r\n");
+
+	(void)state;
+	load_ok(&cfg, path);
+	assert_string_equal(cfg.token_current, "tok");
+	assert_int_equal(cfg.port, 1234);
+	config_free(&cfg);
+}
+
+static void test_env_wins_over_file(void **state)
+{
+	struct agent_config cfg;
+	const char *path = env_file("AGENT_AUTH_TOKEN_CURRENT=from-file\n"
+				    "AGENT_PORT=9001\n"
+				    "OCCTL_PATH=/file/occtl\n");
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "from-env", 1);
+	setenv("AGENT_PORT", "9002", 1);
+	load_ok(&cfg, path);
+	assert_string_equal(cfg.token_current, "from-env");
+	assert_int_equal(cfg.port, 9002);
+	assert_string_equal(cfg.occtl_path, "/file/occtl");
+	config_free(&cfg);
+}
+
+static void test_env_file_missing(void **state)
+{
+	char path[128];
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "tok", 1);
+	unit_join(path, sizeof(path), tmpdir, "does-not-exist.env");
+	expect_fail(path, path);
+}
+
+static void test_env_file_malformed(void **state)
+{
+	char want[160];
+	const char *path;
+
+	(void)state;
+	path = env_file("# comment\n\nAGENT_PORT=1\nthis line has no equals sign\nAGENT_HOST=::1\n");
+	snprintf(want, sizeof(want), "%s:4", path);
+	expect_fail(path, want);
+
+	path = env_file("AGENT_AUTH_TOKEN_CURRENT=x\r\n  = value\r\n");
+	snprintf(want, sizeof(want), "%s:2", path);
+	expect_fail(path, want);
+
+	/* A valid line with an invalid value names the variable. */
+	path = env_file("AGENT_AUTH_TOKEN_CURRENT=x\nAGENT_PORT=70000\n");
+	expect_fail(path, "AGENT_PORT");
+
+	/* A NUL byte is refused. */
+	char p2[128];
+	unit_join(p2, sizeof(p2), tmpdir, "nul.env");
+	assert_int_equal(unit_write_file(p2, "AGENT_AUTH_TOKEN_CURRENT=a\0b\n", 29, 0600), 0);
+	expect_fail(p2, p2);
+}
+
+static void test_limits(void **state)
+{
+	struct agent_config cfg;
+	char *tok = malloc(4098), *big;
+	const char *path;
+	char bigpath[128];
+
+	(void)state;
+	assert_non_null(tok);
+	memset(tok, 't', 4097);
+	tok[4097] = '\0';
+	setenv("AGENT_AUTH_TOKEN_CURRENT", tok, 1);
+	expect_fail(NULL, "AGENT_AUTH_TOKEN_CURRENT");
+	tok[4096] = '\0';
+	setenv("AGENT_AUTH_TOKEN_CURRENT", tok, 1);
+	load_ok(&cfg, NULL);
+	assert_int_equal(strlen(cfg.token_current), 4096);
+	config_free(&cfg);
+	free(tok);
+
+	/* Unknown names in the env file are ignored (it is shared with other tools). */
+	unsetenv("AGENT_AUTH_TOKEN_CURRENT");
+	path = env_file("SOMETHING_ELSE=1\nAGENT_AUTH_TOKEN_CURRENT=x\nlowercase=2\n");
+	load_ok(&cfg, path);
+	assert_string_equal(cfg.token_current, "x");
+	config_free(&cfg);
+
+	/* An env file over 64 KiB is refused. */
+	big = malloc(70 * 1024);
+	assert_non_null(big);
+	memset(big, '#', 70 * 1024 - 1);
+	big[70 * 1024 - 1] = '\n';
+	unit_join(bigpath, sizeof(bigpath), tmpdir, "big.env");
+	assert_int_equal(unit_write_file(bigpath, big, 70 * 1024, 0600), 0);
+	free(big);
+	expect_fail(bigpath, bigpath);
+}
+
+static void test_error_leaves_cfg_empty_after_partial(void **state)
+{
+	/* Host and port are valid and loaded before the bad path is met: they
+	 * must be released, not leaked or left behind (ASan checks the leak). */
+	(void)state;
+	setenv("AGENT_HOST", "::1", 1);
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "tok", 1);
+	setenv("OCSERV_CONF_PATH", "rel", 1);
+	expect_fail(NULL, "OCSERV_CONF_PATH");
+}
+
+static void test_print_hides_tokens(void **state)
+{
+	struct agent_config cfg;
+	char *text = NULL;
+	size_t len = 0;
+	FILE *f;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "VERY-SECRET-CURRENT", 1);
+	setenv("AGENT_PORT", "8123", 1);
+	setenv("OCCTL_SOCKET", "/run/occtl.socket", 1);
+	load_ok(&cfg, NULL);
+	f = open_memstream(&text, &len);
+	assert_non_null(f);
+	config_print(&cfg, f);
+	fclose(f);
+	assert_null(strstr(text, "VERY-SECRET"));
+	assert_non_null(strstr(text, "AGENT_AUTH_TOKEN_CURRENT=(set)\n"));
+	assert_non_null(strstr(text, "AGENT_AUTH_TOKEN_PREVIOUS=(unset)\n"));
+	assert_non_null(strstr(text, "AGENT_PORT=8123\n"));
+	assert_non_null(strstr(text, "OCCTL_USE_SUDO=true\n"));
+	assert_non_null(strstr(text, "OCCTL_SOCKET=/run/occtl.socket\n"));
+	assert_non_null(strstr(text, "OCCTL_TIMEOUT_MS=5000\n"));
+	free(text);
+	config_free(&cfg);
+
+	setenv("AGENT_AUTH_TOKEN_PREVIOUS", "OLD-SECRET-PREVIOUS", 1);
+	load_ok(&cfg, NULL);
+	f = open_memstream(&text, &len);
+	config_print(&cfg, f);
+	fclose(f);
+	assert_null(strstr(text, "SECRET"));
+	assert_non_null(strstr(text, "AGENT_AUTH_TOKEN_PREVIOUS=(set)\n"));
+	free(text);
+	config_free(&cfg);
+}
+
+int main(void)
+{
+	const struct CMUnitTest tests[] = {
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
+		T(test_defaults),
+		T(test_all_from_env),
+		T(test_port_bounds),
+		T(test_timeout_bounds),
+		T(test_relative_paths),
+		T(test_bool_values),
+		T(test_host),
+		T(test_token_required),
+		T(test_env_file_syntax),
+		T(test_env_file_crlf_only),
+		T(test_env_wins_over_file),
+		T(test_env_file_missing),
+		T(test_env_file_malformed),
+		T(test_limits),
+		T(test_error_leaves_cfg_empty_after_partial),
+		T(test_print_hides_tokens),
+#undef T
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
