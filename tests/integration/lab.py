@@ -1,0 +1,910 @@
+#!/usr/bin/python3
+"""A real ocserv lab for ocserv-agent: tests, the demo and the benchmark use it.
+
+Everything runs inside a private network namespace that the *calling Python process* enters
+(`NetNS.enter()`): ocserv, occtl, openconnect clients, the agent and the Python HTTP client then
+share one loopback that nothing else on the machine can see.
+
+Pieces (each usable on its own):
+  NetNS  - create / enter / leave / kill-everything-inside / delete a named network namespace.
+  Lab    - a temp dir with a self-signed cert, an ocpasswd file made by the real `ocpasswd`, an
+           ocserv.conf; start/stop/SIGSTOP/SIGCONT/restart the real `ocserv -f`; connect real
+           `openconnect` clients; run `occtl -s SOCK ...` for assertions.
+  Agent  - start build/ocserv-agent with a clean environment, wait for /ocserv/health, stop it
+           with SIGTERM and get its exit code, read its captured stderr log.
+  http_request / Response - a tiny stdlib HTTP client.
+
+CLI (root only):
+  lab.py up --state DIR [--agent]   start netns + ocserv + two demo users (+ agent), write DIR/lab.env
+  lab.py down --state DIR           kill everything in the namespace, delete it and the temp dir
+  lab.py selftest                   start a lab, connect 2 clients, print occtl's view, clean up
+
+Every wait is bounded; every process we start is killed on cleanup.
+"""
+
+import ctypes
+import http.client
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+OCSERV = "/usr/sbin/ocserv"
+OCCTL = "/usr/bin/occtl"
+OCPASSWD = "/usr/sbin/ocpasswd" if os.path.exists("/usr/sbin/ocpasswd") else "/usr/bin/ocpasswd"
+OPENCONNECT = "/usr/sbin/openconnect" if os.path.exists("/usr/sbin/openconnect") else "/usr/bin/openconnect"
+CERTTOOL = "/usr/bin/certtool"
+IP = "/usr/sbin/ip" if os.path.exists("/usr/sbin/ip") else "/sbin/ip"
+
+NS_PREFIX = "oa-"
+CLONE_NEWNET = 0x40000000
+
+# Default lab users: name -> (password, group or None).
+DEFAULT_USERS = {
+    "alice": ("alice-pw", None),
+    "bob": ("bob-pw", "staff"),
+    "carol": ("carol-pw", None),
+}
+
+
+class LabError(RuntimeError):
+    pass
+
+
+def wait_until(predicate, timeout, interval=0.05, what="condition"):
+    """Poll predicate() until it returns a truthy value; return it. Raise LabError on timeout."""
+    deadline = time.monotonic() + timeout
+    last_exc = None
+    while True:
+        try:
+            value = predicate()
+            if value:
+                return value
+        except LabError:
+            raise  # the predicate knows it can never become true (e.g. the process exited)
+        except Exception as exc:  # noqa: BLE001 - keep polling, report the last error
+            last_exc = exc
+        if time.monotonic() >= deadline:
+            extra = f" (last error: {last_exc!r})" if last_exc else ""
+            raise LabError(f"timed out after {timeout}s waiting for {what}{extra}")
+        time.sleep(interval)
+
+
+def pid_state(pid):
+    """The one-letter state of a process from /proc (R, S, T, Z, ...), or None if it is gone."""
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as f:
+            data = f.read()
+    except OSError:
+        return None
+    return data[data.rfind(b")") + 2:][:1].decode()
+
+
+def pid_alive(pid):
+    """True if pid exists and is not a zombie."""
+    return pid_state(pid) not in (None, "Z", "X")
+
+
+def kill_quiet(pid, sig=signal.SIGTERM):
+    try:
+        os.kill(pid, sig)
+    except (ProcessLookupError, PermissionError):
+        pass
+
+
+# --------------------------------------------------------------------------------------------
+# Network namespace
+# --------------------------------------------------------------------------------------------
+
+_libc = ctypes.CDLL(None, use_errno=True)
+
+
+def _setns(fd, nstype):
+    if _libc.setns(fd, nstype) != 0:
+        err = ctypes.get_errno()
+        raise OSError(err, f"setns: {os.strerror(err)}")
+
+
+class NetNS:
+    """A named network namespace (`ip netns add`), that this process can enter and leave.
+
+    setns() only moves the calling thread: call enter() from the main thread before any other
+    thread is started; children and threads started afterwards inherit the namespace.
+    """
+
+    def __init__(self, name=None):
+        self.name = name or f"{NS_PREFIX}{os.getpid()}-{secrets.token_hex(3)}"
+        self._home_fd = None
+        self.created = False
+
+    @property
+    def path(self):
+        return f"/run/netns/{self.name}"
+
+    def create(self):
+        subprocess.run([IP, "netns", "add", self.name], check=True, capture_output=True)
+        self.created = True
+        subprocess.run([IP, "-n", self.name, "link", "set", "lo", "up"], check=True, capture_output=True)
+        return self
+
+    def enter(self):
+        if self._home_fd is None:
+            self._home_fd = os.open("/proc/self/ns/net", os.O_RDONLY | os.O_CLOEXEC)
+        fd = os.open(self.path, os.O_RDONLY | os.O_CLOEXEC)
+        try:
+            _setns(fd, CLONE_NEWNET)
+        finally:
+            os.close(fd)
+        return self
+
+    def leave(self):
+        if self._home_fd is not None:
+            _setns(self._home_fd, CLONE_NEWNET)
+            os.close(self._home_fd)
+            self._home_fd = None
+
+    @staticmethod
+    def pids_of(name):
+        r = subprocess.run([IP, "netns", "pids", name], capture_output=True, text=True)
+        return [int(p) for p in r.stdout.split() if p.strip().isdigit()]
+
+    def pids(self):
+        return self.pids_of(self.name)
+
+    @classmethod
+    def kill_all_in(cls, name, timeout=5.0):
+        """SIGTERM, then SIGKILL, every process in the namespace except ourselves."""
+        me = os.getpid()
+        deadline = time.monotonic() + timeout
+        sig = signal.SIGTERM
+        while True:
+            left = [p for p in cls.pids_of(name) if p != me and pid_alive(p)]
+            if not left:
+                return
+            for p in left:
+                kill_quiet(p, signal.SIGCONT)  # a stopped process cannot act on SIGTERM
+                kill_quiet(p, sig)
+            time.sleep(0.2)
+            if time.monotonic() > deadline:
+                if sig == signal.SIGKILL:
+                    return
+                sig = signal.SIGKILL
+                deadline = time.monotonic() + 2.0
+
+    def destroy(self):
+        self.leave()
+        if not self.created and not os.path.exists(self.path):
+            return
+        self.kill_all_in(self.name)
+        subprocess.run([IP, "netns", "del", self.name], capture_output=True)
+        self.created = False
+
+    @classmethod
+    def cleanup_stale(cls):
+        """Remove oa-<pid>-* namespaces whose creating process is gone (a crashed earlier run)."""
+        try:
+            names = os.listdir("/run/netns")
+        except FileNotFoundError:
+            return
+        for name in names:
+            # Only our own per-process names (oa-<pid>-<hex>); the demo's namespace outlives the
+            # process that made it and is removed by `lab.py down`.
+            m = re.fullmatch(re.escape(NS_PREFIX) + r"(\d+)-[0-9a-f]+", name)
+            if not m or pid_alive(int(m.group(1))):
+                continue
+            cls.kill_all_in(name)
+            subprocess.run([IP, "netns", "del", name], capture_output=True)
+
+
+def free_port(host="127.0.0.1"):
+    """A TCP port that is free right now in the current network namespace."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind((host, 0))
+        return s.getsockname()[1]
+
+
+# --------------------------------------------------------------------------------------------
+# HTTP client (stdlib only)
+# --------------------------------------------------------------------------------------------
+
+
+class Response:
+    def __init__(self, status, reason, headers, body, elapsed):
+        self.status = status
+        self.reason = reason
+        self.header_list = headers  # list of (name, value) as received
+        self.headers = {k.lower(): v for k, v in headers}
+        self.body = body
+        self.elapsed = elapsed
+        self._json = None
+
+    @property
+    def text(self):
+        return self.body.decode("utf-8", "replace")
+
+    def json(self):
+        if self._json is None:
+            self._json = json.loads(self.body)
+        return self._json
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    def __repr__(self):
+        return f"<Response {self.status} {self.text[:300]!r}>"
+
+
+def http_request(port, method, path, *, token=None, body=None, json_body=None, headers=None,
+                 host="127.0.0.1", timeout=30.0):
+    """One request on a fresh connection. json_body is serialised; body is sent as-is."""
+    hdrs = {}
+    if token is not None:
+        hdrs["Authorization"] = f"Bearer {token}"
+    if json_body is not None:
+        body = json.dumps(json_body).encode()
+        hdrs["Content-Type"] = "application/json"
+    elif body is not None and isinstance(body, str):
+        body = body.encode()
+    if body is not None and "Content-Type" not in hdrs:
+        hdrs["Content-Type"] = "application/json"
+    if headers:
+        hdrs.update(headers)
+    t0 = time.monotonic()
+    conn = http.client.HTTPConnection(host, port, timeout=timeout)
+    try:
+        conn.request(method, path, body=body, headers=hdrs)
+        resp = conn.getresponse()
+        data = resp.read()
+        return Response(resp.status, resp.reason, resp.getheaders(), data, time.monotonic() - t0)
+    finally:
+        conn.close()
+
+
+# --------------------------------------------------------------------------------------------
+# ocserv lab
+# --------------------------------------------------------------------------------------------
+
+OCSERV_CONF_TEMPLATE = """\
+# ocserv-agent test lab (generated by tests/integration/lab.py)
+auth = "plain[passwd={dir}/ocpasswd]"
+listen-host = {host}
+tcp-port = {port}
+udp-port = {port}
+run-as-user = nobody
+run-as-group = nogroup
+socket-file = {dir}/run/ocserv-socket
+occtl-socket-file = {dir}/run/occtl.socket
+use-occtl = true
+pid-file = {dir}/run/ocserv.pid
+server-cert = {dir}/server-cert.pem
+server-key = {dir}/server-key.pem
+isolate-workers = false
+max-clients = {max_clients}
+max-same-clients = {max_same_clients}
+rate-limit-ms = 0
+server-stats-reset-time = 604800
+keepalive = 32400
+dpd = 90
+mobile-dpd = 1800
+switch-to-tcp-timeout = 25
+try-mtu-discovery = false
+tls-priorities = "NORMAL:%SERVER_PRECEDENCE"
+auth-timeout = 240
+idle-timeout = 1200
+min-reauth-time = 300
+max-ban-score = 0
+ban-reset-time = 1200
+cookie-timeout = 300
+deny-roaming = false
+rekey-time = 172800
+rekey-method = ssl
+use-utmp = false
+device = vpns
+predictable-ips = true
+default-domain = lab.test
+ipv4-network = {network}
+ipv4-netmask = 255.255.255.0
+config-per-user = {dir}/config-per-user/
+config-per-group = {dir}/config-per-group/
+"""
+
+CERT_TEMPLATE = """\
+cn = "ocserv-agent lab"
+organization = "ocserv-agent tests"
+expiration_days = 30
+tls_www_server
+signing_key
+encryption_key
+"""
+
+
+class Client:
+    """One openconnect client process (daemonised with --background)."""
+
+    def __init__(self, lab, user, index):
+        self.lab = lab
+        self.user = user
+        self.index = index
+        base = os.path.join(lab.dir, "clients", f"{user}-{index}")
+        self.pid_file = base + ".pid"
+        self.log_file = base + ".log"
+        self.pid = None
+        self.session_id = None  # occtl ID when it could be determined
+
+    def read_pid(self):
+        try:
+            with open(self.pid_file) as f:
+                txt = f.read().strip()
+            return int(txt) if txt else None
+        except (OSError, ValueError):
+            return None
+
+    def alive(self):
+        return self.pid is not None and pid_alive(self.pid)
+
+    def kill(self, sig=signal.SIGTERM, timeout=5.0):
+        """Stop the client; SIGKILL if it does not go away."""
+        if self.pid is None:
+            return
+        kill_quiet(self.pid, sig)
+        try:
+            wait_until(lambda: not pid_alive(self.pid), timeout, what=f"openconnect {self.pid} exit")
+        except LabError:
+            kill_quiet(self.pid, signal.SIGKILL)
+            wait_until(lambda: not pid_alive(self.pid), 3.0, what=f"openconnect {self.pid} SIGKILL")
+
+    def log(self):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def __repr__(self):
+        return f"<Client {self.user}#{self.index} pid={self.pid} id={self.session_id}>"
+
+
+class Lab:
+    """A real ocserv with a generated config, users and certificate in a private temp dir.
+
+    The caller must already be inside the network namespace the lab should use (NetNS.enter()).
+    """
+
+    def __init__(self, users=None, port=4443, host="127.0.0.1", max_same_clients=64,
+                 max_clients=256, network="192.168.99.0", base_dir=None, name="lab"):
+        self.users = dict(DEFAULT_USERS if users is None else users)
+        self.port = port
+        self.host = host
+        self.max_same_clients = max_same_clients
+        self.max_clients = max_clients
+        self.network = network
+        self.dir = tempfile.mkdtemp(prefix=f"oa-{name}-", dir=base_dir)
+        os.chmod(self.dir, 0o755)
+        self.conf = os.path.join(self.dir, "ocserv.conf")
+        self.passwd = os.path.join(self.dir, "ocpasswd")
+        self.socket = os.path.join(self.dir, "run", "occtl.socket")
+        self.log_file = os.path.join(self.dir, "ocserv.log")
+        self.proc = None
+        self._log_fh = None
+        self.clients = []
+        self._client_counter = 0
+        self._lock = threading.Lock()
+        self.pin = None
+        try:
+            self._prepare()
+        except BaseException:
+            shutil.rmtree(self.dir, ignore_errors=True)
+            raise
+
+    # ---- files -------------------------------------------------------------------------
+    def _prepare(self):
+        for sub in ("run", "clients", "config-per-user", "config-per-group"):
+            os.makedirs(os.path.join(self.dir, sub), exist_ok=True)
+            os.chmod(os.path.join(self.dir, sub), 0o755)
+        key = os.path.join(self.dir, "server-key.pem")
+        cert = os.path.join(self.dir, "server-cert.pem")
+        tmpl = os.path.join(self.dir, "cert.tmpl")
+        with open(tmpl, "w") as f:
+            f.write(CERT_TEMPLATE)
+        subprocess.run([CERTTOOL, "--generate-privkey", "--key-type=ecdsa", "--outfile", key],
+                       check=True, capture_output=True, timeout=30)
+        subprocess.run([CERTTOOL, "--generate-self-signed", "--load-privkey", key,
+                        "--template", tmpl, "--outfile", cert],
+                       check=True, capture_output=True, timeout=30)
+        info = subprocess.run([CERTTOOL, "--certificate-info", "--infile", cert],
+                              check=True, capture_output=True, text=True, timeout=30).stdout
+        for line in info.splitlines():
+            if "pin-sha256:" in line:
+                self.pin = line.split()[-1]
+                break
+        if not self.pin:
+            raise LabError("certtool printed no pin-sha256")
+        for user, (pw, group) in self.users.items():
+            self._ocpasswd(user, pw, group)
+        # A per-group file gives the staff group's sessions non-empty DNS and Routes lists.
+        with open(os.path.join(self.dir, "config-per-group", "staff"), "w") as f:
+            f.write("route = 192.168.50.0/255.255.255.0\ndns = 192.168.50.53\n")
+        self.write_conf()
+
+    def _ocpasswd(self, user, pw, group=None):
+        cmd = [OCPASSWD, "-c", self.passwd]
+        if group:
+            cmd += ["-g", group]
+        cmd.append(user)
+        subprocess.run(cmd, input=f"{pw}\n{pw}\n", text=True, check=True, capture_output=True,
+                       timeout=30)
+
+    def add_user(self, user, pw=None, group=None):
+        """Add (or update) a user; ocserv re-reads the file on every login."""
+        pw = pw or f"{user}-pw"
+        with self._lock:
+            self._ocpasswd(user, pw, group)
+            self.users[user] = (pw, group)
+        return pw
+
+    def write_conf(self, extra=""):
+        with open(self.conf, "w") as f:
+            f.write(OCSERV_CONF_TEMPLATE.format(
+                dir=self.dir, host=self.host, port=self.port, network=self.network,
+                max_same_clients=self.max_same_clients, max_clients=self.max_clients))
+            f.write(extra)
+
+    # ---- server ------------------------------------------------------------------------
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def running(self):
+        return self.proc is not None and self.proc.poll() is None
+
+    def start(self, timeout=10.0):
+        if self.running():
+            return
+        self._log_fh = open(self.log_file, "ab")
+        self.proc = subprocess.Popen([OCSERV, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
+                                     stdout=self._log_fh, stderr=subprocess.STDOUT,
+                                     start_new_session=True)
+
+        def ready():
+            if self.proc.poll() is not None:
+                raise LabError(f"ocserv exited with {self.proc.returncode}:\n{self.server_log()[-2000:]}")
+            return self.occtl("show", "status", timeout=3).returncode == 0
+
+        try:
+            wait_until(ready, timeout, interval=0.1, what="ocserv to answer occtl show status")
+        except LabError:
+            self.stop()
+            raise
+
+    def stop(self, timeout=10.0):
+        """SIGTERM ocserv (and so its workers) and wait; SIGKILL on timeout."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            kill_quiet(self.proc.pid, signal.SIGCONT)
+            self.proc.terminate()
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        # Workers and sec-mod are in ocserv's process group (new session); make sure none lingers.
+        try:
+            os.killpg(self.proc.pid, signal.SIGKILL)
+        except (ProcessLookupError, PermissionError):
+            pass
+        rc = self.proc.returncode
+        if self._log_fh:
+            self._log_fh.close()
+            self._log_fh = None
+        return rc
+
+    def pause(self):
+        """SIGSTOP ocserv-main: occtl then waits for a reply that never comes."""
+        os.kill(self.proc.pid, signal.SIGSTOP)
+        wait_until(lambda: pid_state(self.proc.pid) == "T", 3.0, what="ocserv stopped state")
+
+    def resume(self):
+        os.kill(self.proc.pid, signal.SIGCONT)
+
+    def restart(self, timeout=10.0):
+        self.stop()
+        self.start(timeout)
+
+    def server_log(self):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    # ---- occtl -------------------------------------------------------------------------
+    def occtl(self, *args, timeout=10.0, json_output=False):
+        cmd = [OCCTL, "-s", self.socket]
+        if json_output:
+            cmd.append("-j")
+        cmd += list(args)
+        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
+                              stdin=subprocess.DEVNULL)
+
+    def occtl_json(self, *args, timeout=10.0):
+        r = self.occtl(*args, timeout=timeout, json_output=True)
+        if r.returncode not in (0, 2):
+            raise LabError(f"occtl {' '.join(args)} failed rc={r.returncode}: {r.stderr.strip()}")
+        return json.loads(r.stdout) if r.stdout.strip() else None
+
+    def users_json(self):
+        """occtl -j show users as a list (authenticated sessions only, occtl's order)."""
+        data = self.occtl_json("show", "users") or []
+        return [u for u in data if u.get("Username") not in (None, "", "(none)")]
+
+    def status_json(self):
+        return self.occtl_json("show", "status")
+
+    def session_ids(self, user=None):
+        return [u["ID"] for u in self.users_json() if user is None or u["Username"] == user]
+
+    def wait_sessions(self, user, count, timeout=15.0):
+        """Wait until occtl shows exactly `count` sessions for user; return their IDs."""
+        def exact():
+            ids = self.session_ids(user)
+            return (ids or True) if len(ids) == count else None
+
+        res = wait_until(exact, timeout, interval=0.1, what=f"{count} session(s) of {user}")
+        return [] if res is True else res
+
+    def open_preauth(self, timeout=5.0):
+        """A TLS connection that starts the AnyConnect login and stops at the password prompt:
+        occtl then lists a "(none)" user in state "pre-auth". Close the returned socket to end it."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        tls = ctx.wrap_socket(socket.create_connection((self.host, self.port), timeout=timeout))
+        body = (b'<?xml version="1.0" encoding="UTF-8"?>\n<config-auth client="vpn" type="init">'
+                b'<version who="vpn">v9.01</version><group-access>https://' + self.host.encode() +
+                b'/</group-access></config-auth>')
+        tls.sendall(b"POST / HTTP/1.1\r\nHost: " + self.host.encode() +
+                    b"\r\nUser-Agent: Open AnyConnect VPN Agent v9.01\r\nX-Transcend-Version: 1\r\n"
+                    b"X-Aggregate-Auth: 1\r\nContent-Type: application/xml\r\nContent-Length: " +
+                    str(len(body)).encode() + b"\r\n\r\n" + body)
+        tls.recv(4096)
+        return tls
+
+    # ---- clients -----------------------------------------------------------------------
+    def _spawn_client(self, user, password=None):
+        with self._lock:
+            self._client_counter += 1
+            idx = self._client_counter
+        if password is None:
+            password = self.users[user][0]
+        c = Client(self, user, idx)
+        cmd = [OPENCONNECT, "--protocol=anyconnect", "--non-inter", "--passwd-on-stdin",
+               f"--user={user}", "--servercert", self.pin, "--script=/bin/true", "--background",
+               f"--pid-file={c.pid_file}", f"https://{self.host}:{self.port}/"]
+        # stdout/stderr go to a file: --background keeps them open, a pipe would never close.
+        log = open(c.log_file, "wb")
+        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        log.close()
+        proc.stdin.write(f"{password}\n".encode())
+        proc.stdin.close()
+        return c, proc
+
+    def connect(self, user, count=1, timeout=30.0, password=None):
+        """Connect `count` real openconnect clients as `user` (in parallel); wait until occtl
+        shows them. Returns the Client objects (session_id set when it could be determined)."""
+        before = set(self.session_ids(user))
+        started = [self._spawn_client(user, password) for _ in range(count)]
+        deadline = time.monotonic() + timeout
+        clients = []
+        try:
+            for c, proc in started:
+                try:
+                    rc = proc.wait(max(0.1, deadline - time.monotonic()))
+                except subprocess.TimeoutExpired:
+                    raise LabError(f"openconnect for {user} did not background in time:\n{c.log()[-1500:]}")
+                if rc != 0:
+                    raise LabError(f"openconnect for {user} exited {rc}:\n{c.log()[-1500:]}")
+                c.pid = wait_until(c.read_pid, max(0.5, deadline - time.monotonic()),
+                                   what=f"pid file {c.pid_file}")
+                clients.append(c)
+                self.clients.append(c)
+        except BaseException:
+            # Leave nothing behind: the ones still starting and the ones already in background.
+            for c, proc in started:
+                if proc.poll() is None:
+                    proc.kill()
+                    proc.wait()
+                c.pid = c.pid or c.read_pid()
+                if c.pid and c not in self.clients:
+                    c.kill(timeout=2.0)
+            raise
+
+        def arrived():
+            ids = [i for i in self.session_ids(user) if i not in before]
+            return ids if len(ids) >= count else None
+
+        new_ids = wait_until(arrived, max(0.5, deadline - time.monotonic()), interval=0.1,
+                             what=f"{count} new session(s) of {user} in occtl")
+        if count == 1:
+            clients[0].session_id = new_ids[0]
+        return clients
+
+    def connect_one(self, user, timeout=30.0):
+        return self.connect(user, 1, timeout)[0]
+
+    def kill_clients(self, user=None):
+        """Stop the clients (of one user, or all): signal them all first, then wait for each."""
+        victims = [c for c in self.clients if user is None or c.user == user]
+        for c in victims:
+            if c.pid is not None:
+                kill_quiet(c.pid, signal.SIGTERM)
+        for c in victims:
+            c.kill()
+            self.clients.remove(c)
+
+    # ---- teardown ----------------------------------------------------------------------
+    def close(self, keep_dir=False):
+        for c in self.clients:
+            try:
+                c.kill(timeout=2.0)
+            except LabError:
+                pass
+        self.clients = []
+        self.stop()
+        if not keep_dir:
+            shutil.rmtree(self.dir, ignore_errors=True)
+
+
+# --------------------------------------------------------------------------------------------
+# The agent under test
+# --------------------------------------------------------------------------------------------
+
+def agent_binary():
+    return os.environ.get("OA_AGENT_BIN", os.path.join(REPO, "build", "ocserv-agent"))
+
+
+class Agent:
+    """build/ocserv-agent configured only by environment variables (a clean environment)."""
+
+    def __init__(self, lab=None, token=None, previous=None, port=None, state_dir=None,
+                 env=None, binary=None, args=None, log_dir=None, timeout_ms=5000):
+        self.lab = lab
+        self.binary = binary or agent_binary()
+        self.token = token or secrets.token_hex(24)
+        self.previous = previous
+        self.port = port or free_port()
+        base = log_dir or (lab.dir if lab else tempfile.gettempdir())
+        self.work = tempfile.mkdtemp(prefix="agent-", dir=base)
+        os.chmod(self.work, 0o755)
+        if state_dir is None:
+            state_dir = os.path.join(self.work, "state")
+            os.makedirs(state_dir, mode=0o755)
+        self.state_dir = state_dir
+        self.log_file = os.path.join(self.work, "agent.log")
+        self.args = list(args or [])
+        self.env = {
+            "PATH": "/usr/sbin:/usr/bin:/sbin:/bin",
+            "AGENT_HOST": "127.0.0.1",
+            "AGENT_PORT": str(self.port),
+            "AGENT_AUTH_TOKEN_CURRENT": self.token,
+            "OCCTL_PATH": OCCTL,
+            "OCCTL_USE_SUDO": "false",
+            "OCCTL_TIMEOUT_MS": str(timeout_ms),
+            "AGENT_STATE_DIR": self.state_dir,
+            "RADIUSCLIENT_CONF_PATH": os.path.join(self.work, "radiusclient.conf"),
+            "RADIUS_SERVERS_PATH": os.path.join(self.work, "servers"),
+        }
+        if lab is not None:
+            self.env["OCCTL_SOCKET"] = lab.socket
+            self.env["OCSERV_CONF_PATH"] = lab.conf
+        if previous is not None:
+            self.env["AGENT_AUTH_TOKEN_PREVIOUS"] = previous
+        for k, v in (env or {}).items():
+            if v is None:
+                self.env.pop(k, None)
+            else:
+                self.env[k] = v
+        if self.env.get("AGENT_AUTH_TOKEN_CURRENT"):
+            self.token = self.env["AGENT_AUTH_TOKEN_CURRENT"].strip()
+        self.proc = None
+        self._log_fh = None
+
+    @property
+    def pid(self):
+        return self.proc.pid if self.proc else None
+
+    def start(self, timeout=10.0, wait=True):
+        self._log_fh = open(self.log_file, "ab")
+        self.proc = subprocess.Popen([self.binary] + self.args, env=self.env,
+                                     stdin=subprocess.DEVNULL, stdout=self._log_fh,
+                                     stderr=subprocess.STDOUT, start_new_session=True)
+        if wait:
+            self.wait_ready(timeout)
+        return self
+
+    def wait_ready(self, timeout=10.0):
+        def ready():
+            if self.proc.poll() is not None:
+                raise LabError(f"agent exited with {self.proc.returncode}:\n{self.log()[-2000:]}")
+            try:  # listening and answering HTTP (whatever the status: tests check that)
+                return self.get("/ocserv/health", timeout=5).status > 0
+            except OSError:
+                return False
+
+        wait_until(ready, timeout, interval=0.05, what="agent /ocserv/health")
+
+    def request(self, method, path, token=..., **kw):
+        if token is ...:
+            token = self.token
+        return http_request(self.port, method, path, token=token, **kw)
+
+    def get(self, path, **kw):
+        return self.request("GET", path, **kw)
+
+    def post(self, path, json_body=None, **kw):
+        return self.request("POST", path, json_body=json_body, **kw)
+
+    def stop(self, timeout=10.0):
+        """SIGTERM and wait; returns the exit code (SIGKILL and -9 on timeout)."""
+        if self.proc is None:
+            return None
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(timeout)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(5)
+        if self._log_fh:
+            self._log_fh.close()
+            self._log_fh = None
+        return self.proc.returncode
+
+    def restart(self, timeout=10.0, **env):
+        self.stop()
+        for k, v in env.items():
+            if v is None:
+                self.env.pop(k, None)
+            else:
+                self.env[k] = v
+        return self.start(timeout)
+
+    def log(self):
+        try:
+            with open(self.log_file, errors="replace") as f:
+                return f.read()
+        except OSError:
+            return ""
+
+    def close(self):
+        try:
+            self.stop(timeout=5)
+        finally:
+            shutil.rmtree(self.work, ignore_errors=True)
+
+
+def run_agent_cli(args=(), env=None, timeout=15.0, binary=None):
+    """Run the agent binary to completion (for --help, --check-config, config errors)."""
+    base_env = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin"}
+    base_env.update(env or {})
+    return subprocess.run([binary or agent_binary()] + list(args), env=base_env,
+                          capture_output=True, text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+# --------------------------------------------------------------------------------------------
+# CLI: up / down / selftest (used by scripts/demo.sh)
+# --------------------------------------------------------------------------------------------
+
+def _write_env(path, values):
+    with open(path, "w") as f:
+        for k, v in values.items():
+            f.write(f"{k}={v}\n")
+
+
+def cmd_up(args):
+    """Start netns + ocserv + demo clients (+ agent) and leave them running; write lab.env."""
+    state = os.path.abspath(args.state)
+    os.makedirs(state, exist_ok=True)
+    os.chmod(state, 0o755)
+    NetNS.cleanup_stale()
+    ns = NetNS(name=f"{NS_PREFIX}demo-{os.getpid()}")
+    env = {"NS": ns.name, "STATE": state}
+    _write_env(os.path.join(state, "lab.env"), env)  # first, so `down` can clean up whatever fails
+    ns.create().enter()
+    lab = Lab(users={"alice": ("alice-pw", None), "bob": ("bob-pw", "staff")}, base_dir=state,
+              name="demo")
+    env.update({"LAB_DIR": lab.dir, "OCCTL_SOCKET": lab.socket})
+    _write_env(os.path.join(state, "lab.env"), env)
+    lab.start()
+    for user in ("alice", "bob"):
+        c = lab.connect_one(user)
+        print(f"  {user}: openconnect pid {c.pid}, occtl ID {c.session_id}", flush=True)
+    if args.agent:
+        agent = Agent(lab=lab, log_dir=state)
+        agent.start()
+        env.update({"AGENT_PORT": agent.port, "AGENT_TOKEN": agent.token, "AGENT_PID": agent.pid,
+                    "AGENT_LOG": agent.log_file})
+    _write_env(os.path.join(state, "lab.env"), env)
+    # Leave everything running; `down` kills it all by namespace.
+    return 0
+
+
+def cmd_down(args):
+    # Cleanup must finish even if the user presses Ctrl-C again.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    state = os.path.abspath(args.state)
+    env = {}
+    try:
+        with open(os.path.join(state, "lab.env")) as f:
+            for line in f:
+                if "=" in line:
+                    k, v = line.rstrip("\n").split("=", 1)
+                    env[k] = v
+    except OSError:
+        pass
+    ns = env.get("NS")
+    if ns:
+        NetNS.kill_all_in(ns)
+        subprocess.run([IP, "netns", "del", ns], capture_output=True)
+    shutil.rmtree(state, ignore_errors=True)
+    return 0
+
+
+def cmd_selftest(args):
+    NetNS.cleanup_stale()
+    ns = NetNS().create()
+    ns.enter()
+    lab = None
+    try:
+        lab = Lab()
+        t0 = time.monotonic()
+        lab.start()
+        print(f"ocserv pid {lab.pid} ready in {time.monotonic() - t0:.2f}s; pin {lab.pin}")
+        t0 = time.monotonic()
+        a = lab.connect_one("alice")
+        bs = lab.connect("bob", 2)
+        print(f"clients connected in {time.monotonic() - t0:.2f}s: {a} {bs}")
+        for u in lab.users_json():
+            print(f"  ID {u['ID']} {u['Username']}/{u['Groupname']} {u['IPv4']} {u['Device']} "
+                  f"{u['State']}")
+        st = lab.status_json()
+        print(f"status: pid {st['Server PID']} active {st['Active sessions']}")
+        return 0
+    finally:
+        if lab:
+            lab.close()
+        ns.destroy()
+
+
+def main(argv=None):
+    import argparse
+
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = p.add_subparsers(dest="cmd", required=True)
+    up = sub.add_parser("up")
+    up.add_argument("--state", required=True)
+    up.add_argument("--agent", action="store_true")
+    down = sub.add_parser("down")
+    down.add_argument("--state", required=True)
+    sub.add_parser("selftest")
+    args = p.parse_args(argv)
+    if os.geteuid() != 0:
+        print("lab.py must run as root", file=sys.stderr)
+        return 1
+    return {"up": cmd_up, "down": cmd_down, "selftest": cmd_selftest}[args.cmd](args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
