@@ -49,11 +49,14 @@ for t in occtl api env radius; do
 	fi
 done
 
-junit=$(mktemp /tmp/oa-junit.XXXXXX.xml)
-rc=0
-OA_AGENT_BIN=$PWD/build/ocserv-agent /usr/bin/python3 -m pytest -p no:cacheprovider -q \
-	--junitxml="$junit" tests/integration "$@" || rc=$?
-read -r p f < <(/usr/bin/python3 - "$junit" <<'PY'
+# integration LABEL AGENT_BINARY [pytest args...]
+integration() {
+	local label=$1 bin=$2 junit rc=0 p f
+	shift 2
+	junit=$(mktemp /tmp/oa-junit.XXXXXX.xml)
+	OA_AGENT_BIN=$bin /usr/bin/python3 -m pytest -p no:cacheprovider -q \
+		--junitxml="$junit" tests/integration "$@" || rc=$?
+	read -r p f < <(/usr/bin/python3 - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 t = ET.parse(sys.argv[1]).getroot()
 suites = [t] if t.tag == "testsuite" else list(t)
@@ -63,12 +66,17 @@ skip = sum(int(s.get("skipped", 0)) for s in suites)
 print(n - bad - skip, bad)
 PY
 )
-rm -f "$junit"
-# pytest exits 5 when it collected nothing: that is a failure here.
-if [ "$rc" = 5 ]; then f=$((f + 1)); fi
-if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
-echo "integration tests: $p passed, $f failed"
-passed=$((passed + p)); failed=$((failed + f))
+	rm -f "$junit"
+	# pytest exits 5 when it collected nothing: that is a failure here.
+	if [ "$rc" = 5 ]; then f=$((f + 1)); fi
+	if [ "$rc" != 0 ] && [ "$f" = 0 ]; then f=1; fi
+	echo "integration tests ($label): $p passed, $f failed"
+	passed=$((passed + p)); failed=$((failed + f))
+}
+integration plain "$PWD/build/ocserv-agent" "$@"
+# The same suite against the ASan+UBSan agent: a sanitizer report aborts it
+# (abort_on_error) or makes its exit code non-zero, and the tests see both.
+OA_AGENT_SANITIZED=1 integration asan "$PWD/build-asan/ocserv-agent" "$@"
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -85,8 +85,8 @@ static int drain(struct capture *c, int fd)
 		return -1;
 	if (c->out_len + (size_t)n + 1 > c->out_cap) {
 		size_t cap = c->out_cap ? c->out_cap : 16384;
-		while (cap < c->out_len + (size_t)n + 1)
-			cap *= 2;
+		while (cap < c->out_len + (size_t)n + 1) /* doubling, but never past the cap */
+			cap = cap * 2 < c->max_out + 1 ? cap * 2 : c->max_out + 1;
 		char *p = realloc(c->out, cap);
 		if (p == NULL)
 			return ERR_NOMEM;

@@ -705,6 +705,10 @@ class Agent:
             "RADIUSCLIENT_CONF_PATH": os.path.join(self.work, "radiusclient.conf"),
             "RADIUS_SERVERS_PATH": os.path.join(self.work, "servers"),
         }
+        # A sanitizer build of the agent (scripts/test.sh) must run with these.
+        for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
+            if k in os.environ:
+                self.env[k] = os.environ[k]
         if lab is not None:
             self.env["OCCTL_SOCKET"] = lab.socket
             self.env["OCSERV_CONF_PATH"] = lab.conf
@@ -790,8 +794,23 @@ class Agent:
     def close(self):
         try:
             self.stop(timeout=5)
+            report = sanitizer_report(self.log())
+            if report:
+                raise LabError(f"sanitizer report in the agent's log:\n{report}")
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
+
+
+def sanitizer_report(log):
+    """The first ASan/LSan/UBSan report in an agent log, or None."""
+    for mark in SANITIZER_MARKS:
+        i = log.find(mark)
+        if i >= 0:
+            return log[max(0, i - 200):i + 3000]
+    return None
 
 
 def run_agent_cli(args=(), env=None, timeout=15.0, binary=None):

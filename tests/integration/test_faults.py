@@ -3,6 +3,7 @@ occtl printing garbage, SIGTERM with a request in flight, parallel requests, occ
 
 import stat
 import threading
+import os
 import time
 
 import pytest
@@ -304,12 +305,14 @@ def test_occtl_huge_output_is_capped(make_agent, tmp_path):
     a = make_agent(env={"OCCTL_PATH": occtl}, timeout_ms=10000)
     t0 = time.monotonic()
     r = a.get("/ocserv/sessions", timeout=30)
-    assert r.status in (502, 503), r
-    assert r.json()["error"]["code"] in ("OCCTL_BAD_JSON", "OCCTL_FAILED")
+    assert_error(r, 503, "OCCTL_FAILED")  # over the 16 MiB cap: killed, not parsed
     assert time.monotonic() - t0 < 10
-    with open(f"/proc/{a.pid}/status") as f:
-        hwm_kib = int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1])
-    assert hwm_kib < 40 * 1024, f"agent peak RSS {hwm_kib} KiB: occtl output not capped"
+    # Under ASan (OA_AGENT_SANITIZED, scripts/test.sh) quarantine and shadow memory make RSS
+    # meaningless; the plain run of the same suite checks the bound.
+    if not os.environ.get("OA_AGENT_SANITIZED"):
+        with open(f"/proc/{a.pid}/status") as f:
+            hwm_kib = int(next(ln for ln in f if ln.startswith("VmHWM:")).split()[1])
+        assert hwm_kib < 40 * 1024, f"agent peak RSS {hwm_kib} KiB: occtl output not capped"
     assert_ok(a.get("/ocserv/health"))
 
 
