@@ -7,8 +7,8 @@
 #include "instance.h"
 #include "ocserv.h"
 
-#define AGENT_NAME "ocserv-agent"
-#define AGENT_API_VERSION "v1"
+#define AGENT_NAME		"ocserv-agent"
+#define AGENT_API_VERSION	"v1"
 #define AGENT_HEALTH_TIMEOUT_MS 1500u
 
 struct agent {

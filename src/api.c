@@ -9,9 +9,8 @@
 #include "log.h"
 
 static const struct api_route *const routes[] = {
-	&api_route_health,   &api_route_status,     &api_route_sessions,
-	&api_route_session,  &api_route_disconnect, &api_route_disconnect_all,
-	&api_route_radius,
+	&api_route_health,     &api_route_status,	  &api_route_sessions, &api_route_session,
+	&api_route_disconnect, &api_route_disconnect_all, &api_route_radius,
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -94,9 +93,9 @@ static void set_body(struct http_response *rs, json_t *body)
 
 static json_t *error_envelope(const struct http_request *rq, int err, struct api_reply *rp)
 {
-	json_t *env = json_pack("{s:b,s:{s:s,s:s,s:s}}", "ok", 0, "error", "code",
-				err_code(err), "message",
-				rp->message ? rp->message : err_message(err), "requestId", rq->id);
+	json_t *env = json_pack("{s:b,s:{s:s,s:s,s:s}}", "ok", 0, "error", "code", err_code(err),
+				"message", rp->message ? rp->message : err_message(err),
+				"requestId", rq->id);
 
 	if (env != NULL && rp->body != NULL)
 		json_object_update_missing(env, rp->body);

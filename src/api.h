@@ -30,8 +30,7 @@ struct api_reply {
 	struct err_info ei;
 };
 
-typedef int api_handler_fn(struct agent *ag, const struct http_request *rq,
-			   struct api_reply *rp);
+typedef int api_handler_fn(struct agent *ag, const struct http_request *rq, struct api_reply *rp);
 
 struct api_route {
 	const char *method;

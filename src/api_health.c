@@ -37,16 +37,15 @@ static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
 	return json_pack("{s:b,s:s,s:s}", "ok", 0, "errorCode", err_code(r), "errorMessage", msg);
 }
 
-static int handle_health(struct agent *ag, const struct http_request *rq,
-			 struct api_reply *rp)
+static int handle_health(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
 {
-	rp->body = json_pack(
-		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b},s:o,s:{s:b,s:b,s:b,s:b}}", "ok", 1,
-		"agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
-		AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname", ag->hostname,
-		"startedAt", ag->started_at, "persistedInstanceId", ag->instance_persisted,
-		"ocserv", ocserv_readiness(ag, rq), "capabilities", "listSessions", 1,
-		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1);
+	rp->body = json_pack("{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b},s:o,s:{s:b,s:b,s:b,s:b}}", "ok",
+			     1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
+			     AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname",
+			     ag->hostname, "startedAt", ag->started_at, "persistedInstanceId",
+			     ag->instance_persisted, "ocserv", ocserv_readiness(ag, rq),
+			     "capabilities", "listSessions", 1, "disconnectSession", 1,
+			     "disconnectAllForUser", 1, "refreshSession", 1);
 	return 0;
 }
 

@@ -70,8 +70,8 @@ static int reply_text(struct api_reply *rp, struct json_writer *w)
 /* The short form listed in a MULTIPLE_SESSIONS error. */
 static json_t *match_json(const struct session *s)
 {
-	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "vpnSessionId", (json_int_t)s->id,
-			 "username", api_str(s->username), "ip", api_str(s->vpn_ipv4), "clientIp",
+	return json_pack("{s:I,s:o,s:o,s:o,s:o,s:o}", "vpnSessionId", (json_int_t)s->id, "username",
+			 api_str(s->username), "ip", api_str(s->vpn_ipv4), "clientIp",
 			 api_str(s->client_ip), "device", api_str(s->device), "status",
 			 api_str(s->state));
 }
@@ -98,8 +98,7 @@ static int multiple(struct api_reply *rp, const struct session_list *l)
 			"username has %zu active sessions; use vpnSessionId", l->n);
 }
 
-static int handle_sessions(struct agent *ag, const struct http_request *rq,
-			   struct api_reply *rp)
+static int handle_sessions(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
 {
 	struct session_list *l = NULL;
 	struct json_writer w;
@@ -167,17 +166,16 @@ static int body_selector(const json_t *body, struct session_selector *sel, bool 
 		return 0;
 	}
 	if (user == NULL || json_is_null(user))
-		return api_fail(rp, ERR_BAD_REQUEST, id_allowed
-						     ? "vpnSessionId or username is required"
-						     : "username is required");
+		return api_fail(rp, ERR_BAD_REQUEST,
+				id_allowed ? "vpnSessionId or username is required"
+					   : "username is required");
 	if (!json_is_string(user) || strlen(json_string_value(user)) != json_string_length(user))
 		return api_fail(rp, ERR_BAD_REQUEST, "username must be a string");
 	sel->username = json_string_value(user);
 	return check_username(sel->username, rp);
 }
 
-static int handle_session(struct agent *ag, const struct http_request *rq,
-			  struct api_reply *rp)
+static int handle_session(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
 {
 	struct session_selector sel;
 	struct session_list *l = NULL;
@@ -206,8 +204,7 @@ static int handle_session(struct agent *ag, const struct http_request *rq,
 	return r;
 }
 
-static int handle_disconnect(struct agent *ag, const struct http_request *rq,
-			     struct api_reply *rp)
+static int handle_disconnect(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
 {
 	struct session_selector sel;
 	struct session_list *l = NULL;
@@ -224,9 +221,9 @@ static int handle_disconnect(struct agent *ag, const struct http_request *rq,
 		rp->body = json_pack("{s:b,s:b,s:s}", "ok", 1, "disconnected", 0, "reason",
 				     "not_found");
 	else if (r == 0)
-		rp->body = json_pack("{s:b,s:b,s:I,s:o}", "ok", 1, "disconnected", 1,
-				     "vpnSessionId", (json_int_t)l->v[0].id, "username",
-				     api_str(l->v[0].username));
+		rp->body =
+			json_pack("{s:b,s:b,s:I,s:o}", "ok", 1, "disconnected", 1, "vpnSessionId",
+				  (json_int_t)l->v[0].id, "username", api_str(l->v[0].username));
 	session_list_free(l);
 	json_decref(body);
 	return r;

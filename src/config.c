@@ -12,18 +12,21 @@
 #include "err.h"
 
 #define ENV_FILE_MAX (64 * 1024)
-#define MAX_VARS 64
+#define MAX_VARS     64
 
 enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL };
 
 static const struct var {
 	const char *name;
 	enum kind kind;
-	const char *def;  /* NULL: no default (optional or required) */
+	const char *def; /* NULL: no default (optional or required) */
 	bool required;
 	size_t off;
 } vars[] = {
-#define V(n, k, d, r, m) {n, k, d, r, offsetof(struct agent_config, m)}
+#define V(n, k, d, r, m)                                     \
+	{                                                    \
+		n, k, d, r, offsetof(struct agent_config, m) \
+	}
 	V("AGENT_HOST", K_HOST, "0.0.0.0", false, host),
 	V("AGENT_PORT", K_PORT, "8088", false, port),
 	V("AGENT_AUTH_TOKEN_CURRENT", K_TOKEN, NULL, true, token_current),
@@ -85,8 +88,8 @@ static void env_file_free(struct env_file *ef)
 
 /* One line of the env file: blank, "# comment", or [export ]KEY=VALUE with an
  * optional pair of quotes around VALUE. Later lines override earlier ones. */
-static int env_file_line(struct env_file *ef, char *line, unsigned lineno,
-			 const char *path, char *errbuf, size_t len)
+static int env_file_line(struct env_file *ef, char *line, unsigned lineno, const char *path,
+			 char *errbuf, size_t len)
 {
 	char *eq, *key, *val;
 	size_t vl;
@@ -218,8 +221,8 @@ static bool valid_host(const char *s)
 }
 
 /* Validate raw (already trimmed for tokens) and store it into cfg. */
-static int set_var(struct agent_config *cfg, const struct var *v, const char *raw,
-		   char *errbuf, size_t len)
+static int set_var(struct agent_config *cfg, const struct var *v, const char *raw, char *errbuf,
+		   size_t len)
 {
 	void *field = (char *)cfg + v->off;
 	char *copy;
@@ -238,8 +241,8 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 		return 0;
 	case K_BOOL:
 		if (config_parse_bool(raw, field) < 0)
-			return fail(errbuf, len,
-				    "%s must be true/false, 1/0 or yes/no, got '%s'", v->name, raw);
+			return fail(errbuf, len, "%s must be true/false, 1/0 or yes/no, got '%s'",
+				    v->name, raw);
 		return 0;
 	case K_HOST:
 		if (!valid_host(raw))
@@ -281,8 +284,7 @@ static int load_var(struct agent_config *cfg, const struct env_file *ef, const s
 		return ERR_NOMEM;
 	char *t = trim(tmp);
 	if (*t == '\0')
-		r = v->required ? fail(errbuf, len, "%s is required and must not be empty",
-				       v->name)
+		r = v->required ? fail(errbuf, len, "%s is required and must not be empty", v->name)
 				: 0;
 	else
 		r = set_var(cfg, v, t, errbuf, len);
@@ -322,7 +324,8 @@ void config_print(const struct agent_config *cfg, FILE *out)
 			fprintf(out, "%s=%u\n", vars[i].name, *(const unsigned *)field);
 			continue;
 		case K_BOOL:
-			fprintf(out, "%s=%s\n", vars[i].name, *(const bool *)field ? "true" : "false");
+			fprintf(out, "%s=%s\n", vars[i].name,
+				*(const bool *)field ? "true" : "false");
 			continue;
 		case K_TOKEN:
 			fprintf(out, "%s=%s\n", vars[i].name,

@@ -11,26 +11,25 @@
 #include <stdio.h>
 
 struct agent_config {
-	char *host;              /* AGENT_HOST: IPv4/IPv6 literal to bind */
-	unsigned port;           /* AGENT_PORT */
-	char *token_current;     /* AGENT_AUTH_TOKEN_CURRENT, trimmed, required */
-	char *token_previous;    /* AGENT_AUTH_TOKEN_PREVIOUS or NULL */
-	char *occtl_path;        /* OCCTL_PATH, absolute */
+	char *host;		   /* AGENT_HOST: IPv4/IPv6 literal to bind */
+	unsigned port;		   /* AGENT_PORT */
+	char *token_current;	   /* AGENT_AUTH_TOKEN_CURRENT, trimmed, required */
+	char *token_previous;	   /* AGENT_AUTH_TOKEN_PREVIOUS or NULL */
+	char *occtl_path;	   /* OCCTL_PATH, absolute */
 	unsigned occtl_timeout_ms; /* OCCTL_TIMEOUT_MS */
-	bool occtl_use_sudo;     /* OCCTL_USE_SUDO */
-	char *occtl_socket;      /* OCCTL_SOCKET or NULL: passed as occtl -s */
-	char *radius_conf_path;  /* RADIUSCLIENT_CONF_PATH */
+	bool occtl_use_sudo;	   /* OCCTL_USE_SUDO */
+	char *occtl_socket;	   /* OCCTL_SOCKET or NULL: passed as occtl -s */
+	char *radius_conf_path;	   /* RADIUSCLIENT_CONF_PATH */
 	char *radius_servers_path; /* RADIUS_SERVERS_PATH or NULL when not set */
-	char *state_dir;         /* AGENT_STATE_DIR */
-	char *ocserv_conf_path;  /* OCSERV_CONF_PATH */
+	char *state_dir;	   /* AGENT_STATE_DIR */
+	char *ocserv_conf_path;	   /* OCSERV_CONF_PATH */
 };
 
 /* Load and validate. env_file may be NULL. On failure returns a negative
  * ERR_* value, writes a one-line reason naming the variable (or the env file
  * line) into errbuf and leaves cfg empty. On success the caller owns cfg and
  * releases it with config_free(). */
-int config_load(struct agent_config *cfg, const char *env_file, char *errbuf,
-		size_t errlen);
+int config_load(struct agent_config *cfg, const char *env_file, char *errbuf, size_t errlen);
 
 /* Print the effective configuration as KEY=VALUE lines; secrets are replaced
  * by "(set)"/"(unset)". */

@@ -15,7 +15,7 @@
 #include "timefmt.h"
 
 #define MAX_HEADER_VALUE 8192
-#define MAX_LOGGED_PATH 200
+#define MAX_LOGGED_PATH	 200
 
 enum req_state { RQ_RECEIVING, RQ_QUEUED, RQ_DONE };
 
@@ -235,8 +235,8 @@ static enum MHD_Result send_response(struct req_ctx *ctx)
 /* libmicrohttpd 0.9.75 closes the connection if a response is queued on the
  * first call for a request, so the first call only sets up the context. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
-				 const char *method, const char *version,
-				 const char *upload_data, size_t *upload_data_size, void **con_cls)
+				 const char *method, const char *version, const char *upload_data,
+				 size_t *upload_data_size, void **con_cls)
 {
 	struct http_server *s = cls;
 	struct req_ctx *ctx = *con_cls;
@@ -309,8 +309,7 @@ static void mhd_log(void *cls, const char *fmt, va_list ap)
 
 /* ---- lifecycle ---- */
 
-static int bind_address(const char *host, unsigned port, struct sockaddr_storage *ss,
-			bool *ipv6)
+static int bind_address(const char *host, unsigned port, struct sockaddr_storage *ss, bool *ipv6)
 {
 	struct sockaddr_in *in4 = (struct sockaddr_in *)ss;
 	struct sockaddr_in6 *in6 = (struct sockaddr_in6 *)ss;
@@ -364,8 +363,8 @@ static int start_workers(struct http_server *s, unsigned n, struct err_info *ei)
 	return 0;
 }
 
-struct http_server *http_server_start(const struct http_server_options *o,
-				      http_handler_fn *fn, void *app, struct err_info *ei)
+struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
+				      void *app, struct err_info *ei)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
 	struct sockaddr_storage ss;
@@ -391,14 +390,14 @@ struct http_server *http_server_start(const struct http_server_options *o,
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
 			MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0),
 		(uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_SOCK_ADDR, &ss,
-		MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_LIMIT, 512u,
-		MHD_OPTION_CONNECTION_TIMEOUT, 30u, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-		(size_t)32768, MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u,
-		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_END);
+		NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, 2u,
+		MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
+		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
+		s, MHD_OPTION_END);
 	if (s->d == NULL) {
-		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)",
-			o->host, o->port);
+		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)", o->host,
+			o->port);
 		server_free(s);
 		return NULL;
 	}

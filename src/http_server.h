@@ -18,14 +18,14 @@
 #define HTTP_MAX_QUERY_ARGS 16
 
 struct http_request {
-	char id[REQUEST_ID_LEN];    /* unique request id */
+	char id[REQUEST_ID_LEN]; /* unique request id */
 	const char *method;
-	const char *path;           /* without the query string */
-	const char *authorization;  /* Authorization header or NULL */
-	const char *body;           /* NUL-terminated; "" when none */
+	const char *path;	   /* without the query string */
+	const char *authorization; /* Authorization header or NULL */
+	const char *body;	   /* NUL-terminated; "" when none */
 	size_t body_len;
-	bool body_too_large;        /* more than max_body bytes were sent (and discarded) */
-	bool query_invalid;         /* a query argument held a NUL byte, or too many were sent */
+	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
+	bool query_invalid;  /* a query argument held a NUL byte, or too many were sent */
 	size_t n_query;
 	struct {
 		char *key, *value;
@@ -37,28 +37,27 @@ const char *http_request_query(const struct http_request *rq, const char *key);
 
 struct http_response {
 	unsigned status;
-	char *body;        /* malloc'd JSON text; the transport frees it */
+	char *body; /* malloc'd JSON text; the transport frees it */
 	size_t body_len;
 	const char *allow; /* static value for an Allow header, or NULL */
 };
 
 /* Called on a worker thread for every request. Must fill rs->status and
  * rs->body. rq is valid only during the call. */
-typedef void http_handler_fn(void *app, const struct http_request *rq,
-			     struct http_response *rs);
+typedef void http_handler_fn(void *app, const struct http_request *rq, struct http_response *rs);
 
 struct http_server_options {
-	const char *host;  /* IPv4 or IPv6 literal */
+	const char *host; /* IPv4 or IPv6 literal */
 	unsigned port;
-	unsigned workers;  /* request worker threads */
-	size_t max_body;   /* bytes; larger bodies are discarded and flagged */
+	unsigned workers; /* request worker threads */
+	size_t max_body;  /* bytes; larger bodies are discarded and flagged */
 };
 
 struct http_server;
 
 /* Bind and start serving. Returns NULL with ei->detail set on failure. */
-struct http_server *http_server_start(const struct http_server_options *o,
-				      http_handler_fn *fn, void *app, struct err_info *ei);
+struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
+				      void *app, struct err_info *ei);
 
 /* Stop accepting connections, give requests in flight up to grace_ms to
  * finish and be answered, then stop and free everything. NULL is fine. */

@@ -194,23 +194,41 @@ static enum json_tok literal(struct json_lex *lx, const char *word, enum json_to
 
 enum json_tok json_lex_next(struct json_lex *lx)
 {
-	while (lx->p < lx->end && (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' ||
-				   *lx->p == '\r'))
+	while (lx->p < lx->end &&
+	       (*lx->p == ' ' || *lx->p == '\t' || *lx->p == '\n' || *lx->p == '\r'))
 		lx->p++;
 	if (lx->p == lx->end)
 		return JT_EOF;
 	switch (*lx->p) {
-	case '{': lx->p++; return JT_BEGIN_OBJECT;
-	case '}': lx->p++; return JT_END_OBJECT;
-	case '[': lx->p++; return JT_BEGIN_ARRAY;
-	case ']': lx->p++; return JT_END_ARRAY;
-	case ':': lx->p++; return JT_COLON;
-	case ',': lx->p++; return JT_COMMA;
-	case '"': lx->p++; return string(lx);
-	case 't': return literal(lx, "true", JT_TRUE);
-	case 'f': return literal(lx, "false", JT_FALSE);
-	case 'n': return literal(lx, "null", JT_NULL);
-	default: return number(lx);
+	case '{':
+		lx->p++;
+		return JT_BEGIN_OBJECT;
+	case '}':
+		lx->p++;
+		return JT_END_OBJECT;
+	case '[':
+		lx->p++;
+		return JT_BEGIN_ARRAY;
+	case ']':
+		lx->p++;
+		return JT_END_ARRAY;
+	case ':':
+		lx->p++;
+		return JT_COLON;
+	case ',':
+		lx->p++;
+		return JT_COMMA;
+	case '"':
+		lx->p++;
+		return string(lx);
+	case 't':
+		return literal(lx, "true", JT_TRUE);
+	case 'f':
+		return literal(lx, "false", JT_FALSE);
+	case 'n':
+		return literal(lx, "null", JT_NULL);
+	default:
+		return number(lx);
 	}
 }
 

@@ -31,10 +31,10 @@ enum json_tok {
 
 struct json_lex {
 	const char *p, *end;
-	char *str;       /* decoded JT_STRING, NUL-terminated */
+	char *str; /* decoded JT_STRING, NUL-terminated */
 	size_t str_len;
 	size_t str_cap;
-	int64_t num;     /* JT_INTEGER value */
+	int64_t num;	 /* JT_INTEGER value */
 	const char *err; /* static reason after JT_ERROR */
 };
 

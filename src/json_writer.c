@@ -65,10 +65,22 @@ static void close_(struct json_writer *w, const char *c)
 	put(w, c, 1);
 }
 
-void jw_begin_object(struct json_writer *w) { open_(w, "{"); }
-void jw_end_object(struct json_writer *w) { close_(w, "}"); }
-void jw_begin_array(struct json_writer *w) { open_(w, "["); }
-void jw_end_array(struct json_writer *w) { close_(w, "]"); }
+void jw_begin_object(struct json_writer *w)
+{
+	open_(w, "{");
+}
+void jw_end_object(struct json_writer *w)
+{
+	close_(w, "}");
+}
+void jw_begin_array(struct json_writer *w)
+{
+	open_(w, "[");
+}
+void jw_end_array(struct json_writer *w)
+{
+	close_(w, "]");
+}
 
 static void quoted(struct json_writer *w, const char *s)
 {

@@ -19,7 +19,7 @@ void log_init(void)
 
 static const char *level_name(int prio)
 {
-	static const char *names[] = {"emerg", "alert", "crit", "error",
+	static const char *names[] = {"emerg",	 "alert",  "crit", "error",
 				      "warning", "notice", "info", "debug"};
 	return prio >= 0 && prio <= LOG_DEBUG ? names[prio] : "info";
 }
@@ -34,9 +34,9 @@ void log_msg(int prio, const char *request_id, const char *fmt, ...)
 	va_end(ap);
 
 	if (use_journal) {
-		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio,
-				"REQUEST_ID=%s", request_id ? request_id : "",
-				"SYSLOG_IDENTIFIER=ocserv-agent", NULL);
+		sd_journal_send("MESSAGE=%s", msg, "PRIORITY=%d", prio, "REQUEST_ID=%s",
+				request_id ? request_id : "", "SYSLOG_IDENTIFIER=ocserv-agent",
+				NULL);
 		return;
 	}
 	timefmt_now_iso8601(now, sizeof(now));

@@ -17,7 +17,7 @@ void log_init(void);
 void log_msg(int prio, const char *request_id, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
-#define log_error(...) log_msg(LOG_ERR, NULL, __VA_ARGS__)
+#define log_error(...)	 log_msg(LOG_ERR, NULL, __VA_ARGS__)
 #define log_warning(...) log_msg(LOG_WARNING, NULL, __VA_ARGS__)
-#define log_notice(...) log_msg(LOG_NOTICE, NULL, __VA_ARGS__)
-#define log_info(...) log_msg(LOG_INFO, NULL, __VA_ARGS__)
+#define log_notice(...)	 log_msg(LOG_NOTICE, NULL, __VA_ARGS__)
+#define log_info(...)	 log_msg(LOG_INFO, NULL, __VA_ARGS__)

@@ -129,9 +129,8 @@ static int serve(struct agent *ag, const struct agent_config *cfg, const sigset_
 		log_error("%s", ei.detail);
 		return 1;
 	}
-	log_notice("started version=%s host=%s port=%u instance_id=%s backend=%s",
-		   AGENT_VERSION, cfg->host, cfg->port, ag->instance_id,
-		   ocserv_backend_name(ag->oc));
+	log_notice("started version=%s host=%s port=%u instance_id=%s backend=%s", AGENT_VERSION,
+		   cfg->host, cfg->port, ag->instance_id, ocserv_backend_name(ag->oc));
 	sd_notify(0, "READY=1");
 	while (sig != SIGTERM && sig != SIGINT) {
 		if (sigwait(set, &sig) != 0)

@@ -16,8 +16,8 @@ struct occtl {
 	unsigned timeout_ms;
 };
 
-int occtl_build_argv(const struct occtl_options *o, const char *const *args,
-		     const char **argv, size_t max)
+int occtl_build_argv(const struct occtl_options *o, const char *const *args, const char **argv,
+		     size_t max)
 {
 	size_t n = 0, need = (o->use_sudo ? 3 : 1) + (o->socket ? 2 : 0) + 1;
 
@@ -101,8 +101,7 @@ static int run(struct occtl *oc, const char *const *args, unsigned timeout_ms,
 	return r;
 }
 
-static int exit_error(const struct spawn_result *res, const char *const *args,
-		      struct err_info *ei)
+static int exit_error(const struct spawn_result *res, const char *const *args, struct err_info *ei)
 {
 	char line[160], cmd[128];
 
@@ -112,8 +111,8 @@ static int exit_error(const struct spawn_result *res, const char *const *args,
 }
 
 /* Run a command that prints one JSON value (show status). */
-static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_ms,
-		    json_t **ret, struct err_info *ei)
+static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_ms, json_t **ret,
+		    struct err_info *ei)
 {
 	struct spawn_result res;
 	char jerr[160], cmd[128];
@@ -126,8 +125,8 @@ static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_
 	if (res.exit_status != 0) {
 		r = exit_error(&res, args, ei);
 	} else if (j == NULL) {
-		r = err_set(ei, ERR_OCCTL_BAD_JSON, "occtl %s: %s", describe(args, cmd, sizeof(cmd)),
-			    jerr);
+		r = err_set(ei, ERR_OCCTL_BAD_JSON, "occtl %s: %s",
+			    describe(args, cmd, sizeof(cmd)), jerr);
 	} else {
 		*ret = j;
 	}
@@ -180,8 +179,7 @@ static int be_list(void *be, struct session_list **ret, struct err_info *ei)
 	return sessions_cmd(be, args, ret, ei);
 }
 
-static int be_user(void *be, const char *username, struct session_list **ret,
-		   struct err_info *ei)
+static int be_user(void *be, const char *username, struct session_list **ret, struct err_info *ei)
 {
 	const char *args[] = {"-j", "show", "user", username, NULL};
 

@@ -12,14 +12,14 @@
 
 #include "ocserv.h"
 
-#define OCCTL_SUDO_PATH "/usr/bin/sudo"
+#define OCCTL_SUDO_PATH	 "/usr/bin/sudo"
 #define OCCTL_MAX_OUTPUT (16u * 1024 * 1024)
-#define OCCTL_MAX_ARGV 16
+#define OCCTL_MAX_ARGV	 16
 
 struct occtl_options {
 	const char *path;    /* absolute path of occtl */
 	const char *socket;  /* passed as -s when not NULL */
-	bool use_sudo;       /* run `sudo -n path ...` */
+	bool use_sudo;	     /* run `sudo -n path ...` */
 	unsigned timeout_ms; /* default deadline of one call */
 };
 
@@ -29,5 +29,5 @@ struct ocserv *occtl_backend_new(const struct occtl_options *o);
 /* Fill argv (at most max entries including the final NULL) with the command
  * line for occtl args (NULL-terminated). Pointers refer to o and args.
  * Returns the argument count or ERR_INTERNAL when it does not fit. */
-int occtl_build_argv(const struct occtl_options *o, const char *const *args,
-		     const char **argv, size_t max);
+int occtl_build_argv(const struct occtl_options *o, const char *const *args, const char **argv,
+		     size_t max);

@@ -21,8 +21,7 @@ struct ocserv_backend_ops {
 	/* Every session ocserv lists, in its order, including unauthenticated ones. */
 	int (*list)(void *be, struct session_list **ret, struct err_info *ei);
 	/* The sessions of one user; an empty list when there are none. */
-	int (*user)(void *be, const char *username, struct session_list **ret,
-		    struct err_info *ei);
+	int (*user)(void *be, const char *username, struct session_list **ret, struct err_info *ei);
 	/* The session with this id; ERR_NOT_FOUND when there is none. */
 	int (*id)(void *be, int64_t id, struct session_list **ret, struct err_info *ei);
 	/* Disconnect one session / every session of a user. A session that is

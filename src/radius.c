@@ -7,7 +7,7 @@
 #include <string.h>
 
 #define RADIUS_FILE_MAX_LINES 4096
-#define RADIUS_MAX_SERVERS 64
+#define RADIUS_MAX_SERVERS    64
 
 static int parse_port(const char *s, size_t len)
 {
@@ -151,7 +151,8 @@ static int each_line(const char *path, struct radius_info *ri, char **servers, b
 	for (int i = 0; r == 0 && i < RADIUS_FILE_MAX_LINES && (n = getline(&line, &cap, f)) >= 0;
 	     i++) {
 		if (key_value(line, &key, &value))
-			r = is_conf ? conf_line(ri, key, value, servers) : servers_line(ri, key, value);
+			r = is_conf ? conf_line(ri, key, value, servers)
+				    : servers_line(ri, key, value);
 		explicit_bzero(line, cap);
 	}
 	free(line);
@@ -167,7 +168,7 @@ int radius_read(const char *conf_path, const char *servers_path, struct radius_i
 	memset(ret, 0, sizeof(*ret));
 	r = each_line(conf_path, ret, &conf_servers, true);
 	if (r == 0) {
-		const char *path = servers_path ? servers_path
+		const char *path = servers_path	  ? servers_path
 				   : conf_servers ? conf_servers
 						  : RADIUS_DEFAULT_SERVERS;
 		ret->servers_file = strdup(path);

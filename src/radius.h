@@ -17,10 +17,10 @@ struct radius_server {
 struct radius_info {
 	char *nas_identifier; /* NULL when not configured */
 	char *auth_server;    /* host of the first authserver, without port */
-	int auth_port;        /* 0 when not given */
+	int auth_port;	      /* 0 when not given */
 	char *acct_server;
 	int acct_port;
-	char *servers_file;   /* the servers file that was read (or would be) */
+	char *servers_file; /* the servers file that was read (or would be) */
 	struct radius_server *servers;
 	size_t n_servers;
 };

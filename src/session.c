@@ -11,10 +11,10 @@
 #include "timefmt.h"
 
 enum fkind {
-	F_STR,      /* string; "(invalid)" (occtl's mark for long strings) is absent */
-	F_NAME,     /* like F_STR, and "(none)" is absent too */
-	F_INT,      /* non-negative integer, as a number or a numeric string */
-	F_STRV,     /* list of strings; a lone string becomes a one-element list */
+	F_STR,	    /* string; "(invalid)" (occtl's mark for long strings) is absent */
+	F_NAME,	    /* like F_STR, and "(none)" is absent too */
+	F_INT,	    /* non-negative integer, as a number or a numeric string */
+	F_STRV,	    /* list of strings; a lone string becomes a one-element list */
 	F_INTERVAL, /* occtl's compact interval, in seconds */
 };
 
@@ -153,8 +153,8 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 		break;
 	case F_INT:
 		*num = tok == JT_INTEGER && lx->num >= 0 ? lx->num
-		       : tok == JT_STRING		  ? int_from_text(lx->str)
-							  : SESSION_ABSENT;
+		       : tok == JT_STRING		 ? int_from_text(lx->str)
+							 : SESSION_ABSENT;
 		break;
 	case F_INTERVAL:
 		*num = tok == JT_STRING ? timefmt_parse_interval(lx->str) : SESSION_ABSENT;
@@ -169,11 +169,11 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 
 static void session_clear(struct session *s)
 {
-	char **strs[] = {&s->username, &s->groupname, &s->state, &s->vhost, &s->device,
-			 &s->client_ip, &s->vpn_ipv4, &s->vpn_ipv6, &s->local_device_ip,
-			 &s->p2p_ipv4, &s->user_agent, &s->connected_at, &s->avg_rx,
-			 &s->avg_tx, &s->session_id, &s->full_session, &s->tls_cipher,
-			 &s->dtls_cipher};
+	char **strs[] = {&s->username,	      &s->groupname,  &s->state,      &s->vhost,
+			 &s->device,	      &s->client_ip,  &s->vpn_ipv4,   &s->vpn_ipv6,
+			 &s->local_device_ip, &s->p2p_ipv4,   &s->user_agent, &s->connected_at,
+			 &s->avg_rx,	      &s->avg_tx,     &s->session_id, &s->full_session,
+			 &s->tls_cipher,      &s->dtls_cipher};
 
 	for (size_t i = 0; i < sizeof(strs) / sizeof(strs[0]); i++)
 		free(*strs[i]);
@@ -264,8 +264,8 @@ static int read_list(struct session_list *l, struct json_lex *lx, int64_t now)
 	return json_lex_next(lx) == JT_EOF ? 0 : ERR_OCCTL_BAD_JSON;
 }
 
-int session_list_parse_occtl(const char *text, size_t len, int64_t now,
-			     struct session_list **ret, struct err_info *ei)
+int session_list_parse_occtl(const char *text, size_t len, int64_t now, struct session_list **ret,
+			     struct err_info *ei)
 {
 	struct session_list *l = calloc(1, sizeof(*l));
 	struct json_lex lx;

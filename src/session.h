@@ -17,24 +17,24 @@ struct strv {
 };
 
 struct session {
-	int64_t id;            /* occtl's ID: the worker's pid */
+	int64_t id; /* occtl's ID: the worker's pid */
 	char *username;
-	char *groupname;       /* NULL when occtl says "(none)" */
-	char *state;           /* "connected", "pre-auth", ... */
+	char *groupname; /* NULL when occtl says "(none)" */
+	char *state;	 /* "connected", "pre-auth", ... */
 	char *vhost;
-	char *device;          /* tun device, e.g. vpns0 */
-	char *client_ip;       /* the client's real address ("Remote IP") */
-	char *vpn_ipv4;        /* the client's VPN address ("IPv4") */
+	char *device;	 /* tun device, e.g. vpns0 */
+	char *client_ip; /* the client's real address ("Remote IP") */
+	char *vpn_ipv4;	 /* the client's VPN address ("IPv4") */
 	char *vpn_ipv6;
 	char *local_device_ip;
-	char *p2p_ipv4;        /* server side of the point-to-point link */
+	char *p2p_ipv4; /* server side of the point-to-point link */
 	char *user_agent;
-	char *connected_at;    /* occtl's local "YYYY-MM-DD HH:MM" */
+	char *connected_at;	  /* occtl's local "YYYY-MM-DD HH:MM" */
 	int64_t raw_connected_at; /* epoch seconds (ocserv ≥ 1.2.3) */
 	int64_t since_seconds;
 	int64_t rx_bytes, tx_bytes; /* tun counters; absent outside ocserv's netns */
-	char *avg_rx, *avg_tx; /* occtl's text, e.g. "276 bytes/sec" */
-	char *session_id;      /* short session id ("Session") */
+	char *avg_rx, *avg_tx;	    /* occtl's text, e.g. "276 bytes/sec" */
+	char *session_id;	    /* short session id ("Session") */
 	char *full_session;
 	char *tls_cipher, *dtls_cipher;
 	int64_t mtu;
@@ -52,8 +52,8 @@ struct session_list {
  * occtl_json.h). now is the current epoch time, used for since_seconds.
  * Returns ERR_OCCTL_BAD_JSON (detail in ei) when the text is not such a list,
  * ERR_NOMEM; on success the caller frees *ret with session_list_free(). */
-int session_list_parse_occtl(const char *text, size_t len, int64_t now,
-			     struct session_list **ret, struct err_info *ei);
+int session_list_parse_occtl(const char *text, size_t len, int64_t now, struct session_list **ret,
+			     struct err_info *ei);
 
 /* True when the session has finished authentication: it has a user name
  * and is not in a pre-authentication state. */

@@ -17,8 +17,8 @@ int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info 
 	return r;
 }
 
-int sessions_find(struct ocserv *oc, const struct session_selector *sel,
-		  struct session_list **ret, struct err_info *ei)
+int sessions_find(struct ocserv *oc, const struct session_selector *sel, struct session_list **ret,
+		  struct err_info *ei)
 {
 	int r;
 
@@ -56,8 +56,8 @@ int sessions_disconnect(struct ocserv *oc, const struct session_selector *sel,
 	return r;
 }
 
-int sessions_disconnect_all(struct ocserv *oc, const char *username,
-			    struct session_list **ret, struct err_info *ei)
+int sessions_disconnect_all(struct ocserv *oc, const char *username, struct session_list **ret,
+			    struct err_info *ei)
 {
 	int r = ocserv_user(oc, username, ret, ei);
 

@@ -10,7 +10,7 @@
 
 /* Which session a request is about. An id (> 0) wins over a username. */
 struct session_selector {
-	int64_t id;           /* 0: not given */
+	int64_t id;	      /* 0: not given */
 	const char *username; /* NULL: not given */
 };
 
@@ -20,8 +20,8 @@ int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info 
 /* The selected session: *ret holds 0 or 1 sessions. When a username has
  * several, returns ERR_MULTIPLE_SESSIONS and *ret holds them all. In both
  * cases the caller frees *ret. */
-int sessions_find(struct ocserv *oc, const struct session_selector *sel,
-		  struct session_list **ret, struct err_info *ei);
+int sessions_find(struct ocserv *oc, const struct session_selector *sel, struct session_list **ret,
+		  struct err_info *ei);
 
 /* Disconnect the selected session. Same results as sessions_find: *ret holds
  * the one session that was disconnected, none when it was not found, or the
@@ -31,5 +31,5 @@ int sessions_disconnect(struct ocserv *oc, const struct session_selector *sel,
 
 /* Disconnect every session of username with one ocserv operation; *ret holds
  * the sessions that were disconnected (possibly none). Caller frees *ret. */
-int sessions_disconnect_all(struct ocserv *oc, const char *username,
-			    struct session_list **ret, struct err_info *ei);
+int sessions_disconnect_all(struct ocserv *oc, const char *username, struct session_list **ret,
+			    struct err_info *ei);

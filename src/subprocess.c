@@ -162,8 +162,8 @@ static void kill_group(pid_t pid, int *status)
 		;
 }
 
-int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out,
-	      struct spawn_result *ret, struct err_info *ei)
+int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct spawn_result *ret,
+	      struct err_info *ei)
 {
 	int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, status = 0, nomem = 0, r;
 	posix_spawn_file_actions_t fa;
@@ -201,8 +201,11 @@ int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out,
 	close(err_p[1]);
 	out_p[1] = err_p[1] = -1;
 
-	struct capture c = {.out_fd = out_p[0], .err_fd = err_p[0], .max_out = max_out,
-			    .err = ret->err, .err_cap = sizeof(ret->err)};
+	struct capture c = {.out_fd = out_p[0],
+			    .err_fd = err_p[0],
+			    .max_out = max_out,
+			    .err = ret->err,
+			    .err_cap = sizeof(ret->err)};
 	ret->outcome = collect(&c, deadline, &nomem);
 	if (ret->outcome != SPAWN_EXITED || !reap(pid, deadline, &status)) {
 		if (ret->outcome == SPAWN_EXITED)

@@ -9,25 +9,25 @@
 #include "err.h"
 
 enum spawn_outcome {
-	SPAWN_EXITED,          /* ran to completion; see exit_status */
-	SPAWN_NOT_FOUND,       /* argv[0] missing or not executable */
-	SPAWN_TIMED_OUT,       /* killed at the deadline */
+	SPAWN_EXITED,		/* ran to completion; see exit_status */
+	SPAWN_NOT_FOUND,	/* argv[0] missing or not executable */
+	SPAWN_TIMED_OUT,	/* killed at the deadline */
 	SPAWN_OUTPUT_TOO_LARGE, /* killed when stdout passed the cap */
 };
 
 struct spawn_result {
 	enum spawn_outcome outcome;
-	int exit_status;  /* exit code, or 128+signal when killed by a signal */
-	char *out;        /* stdout, NUL-terminated (may contain NULs); caller frees */
+	int exit_status; /* exit code, or 128+signal when killed by a signal */
+	char *out;	 /* stdout, NUL-terminated (may contain NULs); caller frees */
 	size_t out_len;
-	char err[1024];   /* first bytes of stderr, NUL-terminated */
+	char err[1024]; /* first bytes of stderr, NUL-terminated */
 };
 
 /* Run argv (argv[0] absolute) and collect its output. Returns ERR_OK with
  * *ret filled (see ret->outcome), or ERR_INTERNAL/ERR_NOMEM with ei->detail
  * set when the process could not be managed at all. On success the caller
  * frees ret->out with spawn_result_free(). */
-int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out,
-	      struct spawn_result *ret, struct err_info *ei);
+int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct spawn_result *ret,
+	      struct err_info *ei);
 
 void spawn_result_free(struct spawn_result *r);

@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define USERNAME_MAX 63 /* ocserv keeps user names in 64-byte buffers */
+#define USERNAME_MAX   63 /* ocserv keeps user names in 64-byte buffers */
 #define SESSION_ID_MAX INT64_C(2147483647)
 
 /* A user name we pass to ocserv: 1..USERNAME_MAX bytes of valid UTF-8,

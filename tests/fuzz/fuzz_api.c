@@ -59,19 +59,17 @@ static int f_disc_user(void *be, const char *u, struct err_info *ei)
 	return strcmp(u, "bob") == 0 ? 0 : ERR_OCCTL_FAILED;
 }
 
-static void f_free(void *be)
-{
-}
+static void f_free(void *be) {}
 
-static const struct ocserv_backend_ops fake = {"fake", f_status, f_list, f_user, f_id,
-					       f_disc_id, f_disc_user, f_free};
+static const struct ocserv_backend_ops fake = {"fake", f_status,  f_list,      f_user,
+					       f_id,   f_disc_id, f_disc_user, f_free};
 
 static const struct {
 	const char *method, *path;
 } routes[] = {
-	{"GET", "/ocserv/health"},      {"GET", "/ocserv/status"},
-	{"GET", "/ocserv/sessions"},    {"GET", "/ocserv/session"},
-	{"POST", "/ocserv/disconnect"}, {"POST", "/ocserv/disconnectAll"},
+	{"GET", "/ocserv/health"},	  {"GET", "/ocserv/status"},
+	{"GET", "/ocserv/sessions"},	  {"GET", "/ocserv/session"},
+	{"POST", "/ocserv/disconnect"},	  {"POST", "/ocserv/disconnectAll"},
 	{"GET", "/ocserv/radius-config"}, {"DELETE", "/ocserv/session"},
 };
 

@@ -12,9 +12,9 @@
 #include "session.h"
 #include "unit.h"
 
-#define TOKEN "tok-current-0123456789"
+#define TOKEN	   "tok-current-0123456789"
 #define TOKEN_PREV "tok-previous-9876543210"
-#define DETAIL "INTERNAL-DETAIL-XYZZY" /* must never reach a client */
+#define DETAIL	   "INTERNAL-DETAIL-XYZZY" /* must never reach a client */
 
 /* ---- the fake backend ---- */
 
@@ -56,8 +56,7 @@ static int fake_list(void *be, struct session_list **ret, struct err_info *ei)
 	return fake_sessions(fk.list_json, ret, ei);
 }
 
-static int fake_user(void *be, const char *username, struct session_list **ret,
-		     struct err_info *ei)
+static int fake_user(void *be, const char *username, struct session_list **ret, struct err_info *ei)
 {
 	(void)be;
 	fk.n_user++;
@@ -290,8 +289,15 @@ static void assert_null_member(const json_t *o, const char *key)
 
 static void test_unauthorized(void **state)
 {
-	static const char *bad[] = {NULL, "", "Bearer", "Bearer ", "Bearer wrong", "Basic " TOKEN,
-				    "Bearer tok-current-012345678", "Bearer " TOKEN "0", TOKEN};
+	static const char *bad[] = {NULL,
+				    "",
+				    "Bearer",
+				    "Bearer ",
+				    "Bearer wrong",
+				    "Basic " TOKEN,
+				    "Bearer tok-current-012345678",
+				    "Bearer " TOKEN "0",
+				    TOKEN};
 	static const char *paths[][2] = {{"GET", "/ocserv/sessions"},
 					 {"GET", "/ocserv/health"},
 					 {"POST", "/ocserv/disconnect"},
@@ -321,16 +327,18 @@ static void test_unauthorized(void **state)
 
 static void test_not_found_and_method(void **state)
 {
-	static const char *missing[] = {"/", "/ocserv", "/ocserv/", "/ocserv/sessions/",
-					"/ocserv/SESSIONS", "/ocserv/session/1", "/health"};
-	static const char *wrong[][3] = {{"POST", "/ocserv/sessions", "GET"},
-					 {"DELETE", "/ocserv/health", "GET"},
-					 {"PUT", "/ocserv/session", "GET"},
-					 {"POST", "/ocserv/status", "GET"},
-					 {"POST", "/ocserv/radius-config", "GET"},
-					 {"GET", "/ocserv/disconnect", "POST"},
-					 {"GET", "/ocserv/disconnectAll", "POST"},
-					 {"get", "/ocserv/sessions", "GET"}};
+	static const char *missing[] = {"/",
+					"/ocserv",
+					"/ocserv/",
+					"/ocserv/sessions/",
+					"/ocserv/SESSIONS",
+					"/ocserv/session/1",
+					"/health"};
+	static const char *wrong[][3] = {
+		{"POST", "/ocserv/sessions", "GET"},	  {"DELETE", "/ocserv/health", "GET"},
+		{"PUT", "/ocserv/session", "GET"},	  {"POST", "/ocserv/status", "GET"},
+		{"POST", "/ocserv/radius-config", "GET"}, {"GET", "/ocserv/disconnect", "POST"},
+		{"GET", "/ocserv/disconnectAll", "POST"}, {"get", "/ocserv/sessions", "GET"}};
 	struct http_request rq;
 	const char *allow;
 
@@ -384,10 +392,12 @@ static void test_query_invalid(void **state)
 /* ---- GET /ocserv/sessions ---- */
 
 static const char *const session_keys[] = {
-	"vpnSessionId", "username", "groupname", "clientIp", "ip", "device", "status", "vhost",
-	"remoteIp", "localDeviceIp", "p2pIpv4", "ipv6", "connectedAt", "rawConnectedAt",
-	"sinceSeconds", "rxBytes", "txBytes", "avgRx", "avgTx", "userAgent", "session",
-	"fullSession", "tlsCiphersuite", "dtlsCipher", "mtu", "dns", "routes", "rawLine"};
+	"vpnSessionId", "username",    "groupname",	 "clientIp",	   "ip",
+	"device",	"status",      "vhost",		 "remoteIp",	   "localDeviceIp",
+	"p2pIpv4",	"ipv6",	       "connectedAt",	 "rawConnectedAt", "sinceSeconds",
+	"rxBytes",	"txBytes",     "avgRx",		 "avgTx",	   "userAgent",
+	"session",	"fullSession", "tlsCiphersuite", "dtlsCipher",	   "mtu",
+	"dns",		"routes",      "rawLine"};
 #define N_SESSION_KEYS (sizeof(session_keys) / sizeof(session_keys[0]))
 
 static void check_session_shape(const json_t *s)
@@ -499,9 +509,12 @@ static const struct {
 	unsigned status;
 	const char *code;
 } backend_errors[] = {
-	{ERR_OCCTL_FAILED, 503, "OCCTL_FAILED"},   {ERR_OCCTL_TIMEOUT, 503, "OCCTL_TIMEOUT"},
-	{ERR_OCCTL_NOT_FOUND, 503, "OCCTL_NOT_FOUND"}, {ERR_OCCTL_BAD_JSON, 502, "OCCTL_BAD_JSON"},
-	{ERR_NOMEM, 500, "INTERNAL_ERROR"},         {ERR_INTERNAL, 500, "INTERNAL_ERROR"},
+	{ERR_OCCTL_FAILED, 503, "OCCTL_FAILED"},
+	{ERR_OCCTL_TIMEOUT, 503, "OCCTL_TIMEOUT"},
+	{ERR_OCCTL_NOT_FOUND, 503, "OCCTL_NOT_FOUND"},
+	{ERR_OCCTL_BAD_JSON, 502, "OCCTL_BAD_JSON"},
+	{ERR_NOMEM, 500, "INTERNAL_ERROR"},
+	{ERR_INTERNAL, 500, "INTERNAL_ERROR"},
 };
 #define N_BACKEND_ERRORS (sizeof(backend_errors) / sizeof(backend_errors[0]))
 
@@ -645,10 +658,12 @@ static void test_session_by_username(void **state)
 
 static void test_session_bad_params(void **state)
 {
-	static const char *bad_ids[] = {"abc", "0", "-1", "+1", "1.5", "2147483648", " 1",
-					"1 ", "0x10", "99999999999999999999"};
-	static const char *bad_names[] = {"-rf", "a\nb", "a\tb", "\x7f", "\xff\xfe",
-					  "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+	static const char *bad_ids[] = {"abc",	      "0",  "-1", "+1",	  "1.5",
+					"2147483648", " 1", "1 ", "0x10", "99999999999999999999"};
+	static const char *bad_names[] = {
+		"-rf",	    "a\nb",
+		"a\tb",	    "\x7f",
+		"\xff\xfe", "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
 	struct http_request rq;
 
 	(void)state;
@@ -821,8 +836,12 @@ static void test_bad_bodies(void **state)
 		"{\"username\": \"a\\nb\"}",
 		"{\"username\": \"alice\"} trailing",
 	};
-	static const char *bad_all[] = {"{}", "{\"vpnSessionId\": 10022}", "{\"username\": []}",
-					"{\"username\": \"-x\"}", "[\"bob\"]", "",
+	static const char *bad_all[] = {"{}",
+					"{\"vpnSessionId\": 10022}",
+					"{\"username\": []}",
+					"{\"username\": \"-x\"}",
+					"[\"bob\"]",
+					"",
 					"{\"username\": \"bob\", \"username\": \"bob\"}"};
 	struct http_request rq;
 
@@ -938,8 +957,8 @@ static void test_health_ok(void **state)
 	ag.instance_persisted = false;
 	b = handle(&rq, 200, NULL);
 	assert_int_equal(fk.status_timeout, 700);
-	assert_true(json_is_false(json_object_get(json_object_get(b, "agent"),
-						  "persistedInstanceId")));
+	assert_true(
+		json_is_false(json_object_get(json_object_get(b, "agent"), "persistedInstanceId")));
 	ag.instance_persisted = true;
 	json_decref(b);
 }
@@ -978,9 +997,10 @@ static void test_health_degraded(void **state)
 	assert_true(json_is_false(json_object_get(json_object_get(b, "ocserv"), "ok")));
 	json_decref(b);
 	/* A very long status text still gives a short message. */
-	fk.status_json = "{\"status\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
-			 "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}";
+	fk.status_json =
+		"{\"status\": \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\"}";
 	b = handle(&rq, 200, NULL);
 	assert_true(strlen(sget(json_object_get(b, "ocserv"), "errorMessage")) <= 160);
 	json_decref(b);

@@ -9,7 +9,7 @@
 
 #include "auth.h"
 
-#define CUR "c0ffee-current-token"
+#define CUR  "c0ffee-current-token"
 #define PREV "old-previous-token"
 
 static bool eq(const char *presented, const char *expected)
@@ -23,10 +23,10 @@ static void test_token_equal(void **state)
 	assert_true(eq(CUR, CUR));
 	assert_false(eq("c0ffee-current-tokeN", CUR));
 	assert_false(eq("X0ffee-current-token", CUR));
-	assert_false(eq("c0ffee-current-toke", CUR));   /* prefix */
+	assert_false(eq("c0ffee-current-toke", CUR));	/* prefix */
 	assert_false(eq("c0ffee-current-token!", CUR)); /* one extra char */
 	assert_false(eq("", CUR));
-	assert_false(eq(CUR, ""));                       /* an empty expected token never matches */
+	assert_false(eq(CUR, "")); /* an empty expected token never matches */
 	assert_false(eq("", ""));
 	/* Only presented_len bytes count: the rest of the buffer is not the token. */
 	assert_true(auth_token_equal(CUR "garbage", strlen(CUR), CUR));
@@ -69,9 +69,9 @@ static void test_check_rejects(void **state)
 	assert_false(auth_check("Basic " CUR, CUR, PREV));
 	assert_false(auth_check("Basic x", CUR, PREV));
 	assert_false(auth_check("Token " CUR, CUR, PREV));
-	assert_false(auth_check(CUR, CUR, PREV));             /* no scheme */
-	assert_false(auth_check("Bearer" CUR, CUR, PREV));    /* no separator */
-	assert_false(auth_check(" Bearer " CUR, CUR, PREV));  /* leading space */
+	assert_false(auth_check(CUR, CUR, PREV));	     /* no scheme */
+	assert_false(auth_check("Bearer" CUR, CUR, PREV));   /* no separator */
+	assert_false(auth_check(" Bearer " CUR, CUR, PREV)); /* leading space */
 	assert_false(auth_check("Bearer " CUR " " PREV, CUR, PREV));
 	assert_false(auth_check("Bearer " CUR "\n", CUR, PREV));
 	/* An empty configured token must never authenticate anything. */

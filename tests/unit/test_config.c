@@ -11,10 +11,18 @@
 #include "unit.h"
 
 static const char *const all_vars[] = {
-	"AGENT_HOST",        "AGENT_PORT",       "AGENT_AUTH_TOKEN_CURRENT",
-	"AGENT_AUTH_TOKEN_PREVIOUS", "OCCTL_PATH", "OCCTL_TIMEOUT_MS",
-	"OCCTL_USE_SUDO",    "OCCTL_SOCKET",     "RADIUSCLIENT_CONF_PATH",
-	"RADIUS_SERVERS_PATH", "AGENT_STATE_DIR", "OCSERV_CONF_PATH",
+	"AGENT_HOST",
+	"AGENT_PORT",
+	"AGENT_AUTH_TOKEN_CURRENT",
+	"AGENT_AUTH_TOKEN_PREVIOUS",
+	"OCCTL_PATH",
+	"OCCTL_TIMEOUT_MS",
+	"OCCTL_USE_SUDO",
+	"OCCTL_SOCKET",
+	"RADIUSCLIENT_CONF_PATH",
+	"RADIUS_SERVERS_PATH",
+	"AGENT_STATE_DIR",
+	"OCSERV_CONF_PATH",
 };
 
 static char tmpdir[64];
@@ -133,7 +141,8 @@ static void test_all_from_env(void **state)
 
 static void test_port_bounds(void **state)
 {
-	static const char *bad[] = {"0", "65536", "abc", "-1", "80x", "1e3", " 80", "99999999999999999999"};
+	static const char *bad[] = {"0",   "65536", "abc", "-1",
+				    "80x", "1e3",   " 80", "99999999999999999999"};
 	struct agent_config cfg;
 
 	(void)state;
@@ -172,9 +181,9 @@ static void test_timeout_bounds(void **state)
 
 static void test_relative_paths(void **state)
 {
-	static const char *path_vars[] = {"OCCTL_PATH", "OCCTL_SOCKET", "RADIUSCLIENT_CONF_PATH",
-					  "RADIUS_SERVERS_PATH", "AGENT_STATE_DIR",
-					  "OCSERV_CONF_PATH"};
+	static const char *path_vars[] = {
+		"OCCTL_PATH",	       "OCCTL_SOCKET",	  "RADIUSCLIENT_CONF_PATH",
+		"RADIUS_SERVERS_PATH", "AGENT_STATE_DIR", "OCSERV_CONF_PATH"};
 
 	(void)state;
 	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
@@ -192,12 +201,12 @@ static void test_bool_values(void **state)
 	static const struct {
 		const char *text;
 		bool value;
-	} ok[] = {{"true", true},  {"TRUE", true},   {"True", true}, {"1", true},
-		  {"yes", true},   {"YES", true},    {"yEs", true},  {"false", false},
-		  {"FALSE", false}, {"fAlSe", false}, {"0", false},  {"no", false},
-		  {"NO", false},   {"No", false}};
-	static const char *bad[] = {"maybe", "", " true", "true ", "2", "on", "off", "y", "n",
-				    "truee", "10"};
+	} ok[] = {{"true", true},   {"TRUE", true},   {"True", true}, {"1", true},
+		  {"yes", true},    {"YES", true},    {"yEs", true},  {"false", false},
+		  {"FALSE", false}, {"fAlSe", false}, {"0", false},   {"no", false},
+		  {"NO", false},    {"No", false}};
+	static const char *bad[] = {"maybe", "",  " true", "true ", "2", "on",
+				    "off",   "y", "n",	   "truee", "10"};
 	struct agent_config cfg;
 
 	(void)state;
@@ -224,10 +233,10 @@ static void test_bool_values(void **state)
 
 static void test_host(void **state)
 {
-	static const char *bad[] = {"localhost", "256.1.1.1", "1.2.3", "example.org", "::g",
-				    "[::1]", "0.0.0.0 "};
-	static const char *good[] = {"127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1",
-				     "2001:db8::42"};
+	static const char *bad[] = {"localhost", "256.1.1.1", "1.2.3",	 "example.org",
+				    "::g",	 "[::1]",     "0.0.0.0 "};
+	static const char *good[] = {
+		"127.0.0.1", "0.0.0.0", "::", "::1", "fe80::1", "2001:db8::42"};
 	struct agent_config cfg;
 
 	(void)state;
@@ -265,21 +274,21 @@ static void test_token_required(void **state)
 static void test_env_file_syntax(void **state)
 {
 	struct agent_config cfg;
-	const char *path = env_file(
-		"# ocserv-agent environment\n"
-		"\n"
-		"   \n"
-		"   # indented comment\n"
-		"AGENT_AUTH_TOKEN_CURRENT=first\n"
-		"export AGENT_PORT=9001\r\n"
-		"  OCCTL_TIMEOUT_MS  =  2500  \r\n"
-		"OCCTL_USE_SUDO=\"false\"\n"
-		"OCCTL_SOCKET='/run/ocserv/occtl.socket'\n"
-		"AGENT_HOST = 127.0.0.1\t\n"
-		"AGENT_AUTH_TOKEN_PREVIOUS=\"  quoted-prev  \"\r\n"
-		"AGENT_AUTH_TOKEN_CURRENT=second \r\n"
-		"AGENT_STATE_DIR=/tmp/state=with=equals\n"
-		"OCSERV_CONF_PATH=/etc/ocserv/ocserv.conf"); /* no final newline */
+	const char *path =
+		env_file("# ocserv-agent environment\n"
+			 "\n"
+			 "   \n"
+			 "   # indented comment\n"
+			 "AGENT_AUTH_TOKEN_CURRENT=first\n"
+			 "export AGENT_PORT=9001\r\n"
+			 "  OCCTL_TIMEOUT_MS  =  2500  \r\n"
+			 "OCCTL_USE_SUDO=\"false\"\n"
+			 "OCCTL_SOCKET='/run/ocserv/occtl.socket'\n"
+			 "AGENT_HOST = 127.0.0.1\t\n"
+			 "AGENT_AUTH_TOKEN_PREVIOUS=\"  quoted-prev  \"\r\n"
+			 "AGENT_AUTH_TOKEN_CURRENT=second \r\n"
+			 "AGENT_STATE_DIR=/tmp/state=with=equals\n"
+			 "OCSERV_CONF_PATH=/etc/ocserv/ocserv.conf"); /* no final newline */
 
 	(void)state;
 	load_ok(&cfg, path);
@@ -342,7 +351,8 @@ static void test_env_file_malformed(void **state)
 	const char *path;
 
 	(void)state;
-	path = env_file("# comment\n\nAGENT_PORT=1\nthis line has no equals sign\nAGENT_HOST=::1\n");
+	path = env_file(
+		"# comment\n\nAGENT_PORT=1\nthis line has no equals sign\nAGENT_HOST=::1\n");
 	snprintf(want, sizeof(want), "%s:4", path);
 	expect_fail(path, want);
 

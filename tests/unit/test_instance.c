@@ -33,8 +33,8 @@ static void check_v4(const char *id)
 {
 	assert_int_equal(strlen(id), 36);
 	assert_true(instance_uuid_valid(id));
-	assert_int_equal(id[14], '4');                 /* version */
-	assert_int_equal(hexval(id[19]) & 0xc, 0x8);   /* RFC 4122 variant: 8, 9, a or b */
+	assert_int_equal(id[14], '4');		     /* version */
+	assert_int_equal(hexval(id[19]) & 0xc, 0x8); /* RFC 4122 variant: 8, 9, a or b */
 }
 
 static void test_uuid_v4(void **state)
@@ -59,12 +59,12 @@ static void test_uuid_valid(void **state)
 {
 	static const char *bad[] = {
 		"",
-		"0123456789abcdef0123456789abcdef",         /* no dashes */
-		"01234567-89ab-cdef-0123-456789abcde",      /* short */
-		"01234567-89ab-cdef-0123-456789abcdef0",    /* long */
-		"01234567-89AB-cdef-0123-456789abcdef",     /* upper case */
+		"0123456789abcdef0123456789abcdef",	 /* no dashes */
+		"01234567-89ab-cdef-0123-456789abcde",	 /* short */
+		"01234567-89ab-cdef-0123-456789abcdef0", /* long */
+		"01234567-89AB-cdef-0123-456789abcdef",	 /* upper case */
 		"01234567-89ab-cdef-0123_456789abcdef",
-		"0123456-789ab-cdef-0123-456789abcdef",     /* dash misplaced */
+		"0123456-789ab-cdef-0123-456789abcdef", /* dash misplaced */
 		"01234567-89ab-cdef-0123-456789abcdeg",
 		"{1234567-89ab-cdef-0123-456789abcdef}",
 		" 1234567-89ab-cdef-0123-456789abcdef",

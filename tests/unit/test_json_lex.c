@@ -74,10 +74,20 @@ static void test_string_escapes(void **state)
 static void test_bad_input(void **state)
 {
 	static const char *bad[] = {
-		"\"unterminated",  "\"bad \\x escape\"", "\"\\u12\"",     "\"\\ud800\"",
-		"\"\\udc00x\"",    "\"\\u0000\"",        "\"tab\there\"", "\"\xff\xfe\"",
-		"\"\xc0\xaf\"",    "tru",                "nul",           "-",
-		"@",               "\"\\",
+		"\"unterminated",
+		"\"bad \\x escape\"",
+		"\"\\u12\"",
+		"\"\\ud800\"",
+		"\"\\udc00x\"",
+		"\"\\u0000\"",
+		"\"tab\there\"",
+		"\"\xff\xfe\"",
+		"\"\xc0\xaf\"",
+		"tru",
+		"nul",
+		"-",
+		"@",
+		"\"\\",
 	};
 	char k[16], s[16];
 

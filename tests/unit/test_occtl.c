@@ -54,14 +54,13 @@ static void test_build_argv(void **state)
 
 	(void)state;
 	n = occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV);
-	assert_argv(argv, n,
-		    (const char *[]){"/usr/bin/occtl", "-j", "show", "user", "bob", NULL});
+	assert_argv(argv, n, (const char *[]){"/usr/bin/occtl", "-j", "show", "user", "bob", NULL});
 
 	o.socket = SOCK;
 	n = occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV);
-	assert_argv(argv, n,
-		    (const char *[]){"/usr/bin/occtl", "-s", SOCK, "-j", "show", "user", "bob",
-				     NULL});
+	assert_argv(
+		argv, n,
+		(const char *[]){"/usr/bin/occtl", "-s", SOCK, "-j", "show", "user", "bob", NULL});
 
 	o.use_sudo = true;
 	n = occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV);
@@ -72,8 +71,8 @@ static void test_build_argv(void **state)
 	o.socket = NULL;
 	n = occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV);
 	assert_argv(argv, n,
-		    (const char *[]){"/usr/bin/sudo", "-n", "/usr/bin/occtl", "-j", "show",
-				     "user", "bob", NULL});
+		    (const char *[]){"/usr/bin/sudo", "-n", "/usr/bin/occtl", "-j", "show", "user",
+				     "bob", NULL});
 
 	/* An argument is one argv entry whatever it contains: no shell. */
 	const char *odd[] = {"disconnect", "user", "a b; rm -rf / $(x)", NULL};
@@ -134,8 +133,7 @@ static void fake_new(struct fake *f, const char *name, const char *body, const c
 }
 
 /* A script that prints a captured fixture and exits with its captured rc. */
-static void fake_fixture(struct fake *f, const char *version, const char *name,
-			 const char *socket)
+static void fake_fixture(struct fake *f, const char *version, const char *name, const char *socket)
 {
 	char body[1024], out[512], rcpath[512], *rc;
 
@@ -248,7 +246,8 @@ static void test_id(void **state)
 	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
 		fake_fixture(&f, unit_versions[v], "j-show-id-ID", SOCK);
 		assert_int_equal(ocserv_id(f.oc, alice[v], &l, &ei), 0);
-		snprintf(want, sizeof(want), "-s\n" SOCK "\n-j\nshow\nid\n%lld\n", (long long)alice[v]);
+		snprintf(want, sizeof(want), "-s\n" SOCK "\n-j\nshow\nid\n%lld\n",
+			 (long long)alice[v]);
 		assert_argv_file(&f, want);
 		assert_int_equal(l->n, 1);
 		assert_int_equal(l->v[0].id, alice[v]);
@@ -421,7 +420,8 @@ static void test_disconnect(void **state)
 		fake_free(&f);
 	}
 	/* "could not disconnect" for an id, too. */
-	fake_new(&f, "disc-id-missing", "echo \"could not disconnect ID '77'\"\nexit 1", NULL, 5000);
+	fake_new(&f, "disc-id-missing", "echo \"could not disconnect ID '77'\"\nexit 1", NULL,
+		 5000);
 	assert_int_equal(ocserv_disconnect_id(f.oc, 77, &ei), ERR_NOT_FOUND);
 	assert_argv_file(&f, "disconnect\nid\n77\n");
 	fake_free(&f);

@@ -37,16 +37,13 @@ static void test_all_fixtures_parse(void **state)
 		json_type type;
 		size_t size; /* array size; 0 for objects */
 	} files[] = {
-		{"j-show-users", JSON_ARRAY, 3},
-		{"j-show-user-bob", JSON_ARRAY, 2},
-		{"j-show-user-nosuchuser", JSON_ARRAY, 0},
-		{"j-show-id-ID", JSON_ARRAY, 1},
-		{"j-show-id-999999", JSON_ARRAY, 0},
-		{"j-show-status", JSON_OBJECT, 0},
-		{"j-show-sessions-all", JSON_ARRAY, 7},   /* invalid for json.loads ≤1.3.0 */
+		{"j-show-users", JSON_ARRAY, 3},	   {"j-show-user-bob", JSON_ARRAY, 2},
+		{"j-show-user-nosuchuser", JSON_ARRAY, 0}, {"j-show-id-ID", JSON_ARRAY, 1},
+		{"j-show-id-999999", JSON_ARRAY, 0},	   {"j-show-status", JSON_OBJECT, 0},
+		{"j-show-sessions-all", JSON_ARRAY, 7},	  /* invalid for json.loads ≤1.3.0 */
 		{"j-show-sessions-valid", JSON_ARRAY, 3}, /* idem */
-		{"j-show-session-SID", JSON_ARRAY, 1},    /* idem */
-		{"j-show-ip-bans", JSON_ARRAY, 1},        /* idem */
+		{"j-show-session-SID", JSON_ARRAY, 1},	  /* idem */
+		{"j-show-ip-bans", JSON_ARRAY, 1},	  /* idem */
 		{"j-show-ip-ban-points", JSON_ARRAY, 2},
 	};
 	char err[256];
@@ -89,8 +86,8 @@ static void test_trailing_comma_fixtures_content(void **state)
 		j = load_fixture(unit_versions[v], "j-show-sessions-all", err, sizeof(err));
 		size_t failed = 0, authenticated = 0;
 		for (size_t i = 0; i < json_array_size(j); i++) {
-			const char *st = json_string_value(
-				json_object_get(json_array_get(j, i), "State"));
+			const char *st =
+				json_string_value(json_object_get(json_array_get(j, i), "State"));
 			assert_non_null(st);
 			failed += strcmp(st, "auth failed") == 0;
 			authenticated += strcmp(st, "authenticated") == 0;
@@ -123,9 +120,8 @@ static void test_iroutes(void **state)
 	assert_int_equal(json_array_size(j), 3);
 	json_t *alice = json_array_get(j, 2);
 	assert_string_equal(json_string_value(json_object_get(alice, "Username")), "alice");
-	assert_string_equal(
-		json_string_value(json_array_get(json_object_get(alice, "iRoutes"), 0)),
-		"192.168.200.0/255.255.255.0");
+	assert_string_equal(json_string_value(json_array_get(json_object_get(alice, "iRoutes"), 0)),
+			    "192.168.200.0/255.255.255.0");
 	json_decref(j);
 }
 
@@ -217,13 +213,13 @@ static void test_recover_utf8(void **state)
 	static const struct {
 		const char *in, *out;
 	} cases[] = {
-		{"\xc3\x83\xc2\xa9", "\xc3\xa9"},                     /* "Ã©" -> "é" */
-		{"J\xc3\x83\xc2\xbcrgen", "J\xc3\xbcrgen"},           /* Jürgen */
+		{"\xc3\x83\xc2\xa9", "\xc3\xa9"},	    /* "Ã©" -> "é" */
+		{"J\xc3\x83\xc2\xbcrgen", "J\xc3\xbcrgen"}, /* Jürgen */
 		{"\xc3\xa6\xc2\x97\xc2\xa5\xc3\xa6\xc2\x9c\xc2\xac", "\xe6\x97\xa5\xe6\x9c\xac"},
 		{"\xc3\xb0\xc2\x9f\xc2\x98\xc2\x80", "\xf0\x9f\x98\x80"}, /* U+1F600 */
 		{"alice", "alice"},
 		{"", ""},
-		{"\xc3\xa9", "\xc3\xa9"},                     /* a genuine é stays */
+		{"\xc3\xa9", "\xc3\xa9"},				  /* a genuine é stays */
 		{"\xe6\x97\xa5\xe6\x9c\xac", "\xe6\x97\xa5\xe6\x9c\xac"}, /* 日本 stays */
 		{"caf\xc3\xa9 \xe6\x97\xa5", "caf\xc3\xa9 \xe6\x97\xa5"},
 		/* Latin-1 text whose bytes are not UTF-8 ("été" as E9 74 E9) stays. */
@@ -233,7 +229,7 @@ static void test_recover_utf8(void **state)
 		/* Not valid UTF-8 to begin with: returned unchanged. */
 		{"\xff\xfe", "\xff\xfe"},
 		/* Bytes that would decode to an overlong or a surrogate are refused. */
-		{"\xc3\x80\xc2\xaf", "\xc3\x80\xc2\xaf"},         /* C0 AF */
+		{"\xc3\x80\xc2\xaf", "\xc3\x80\xc2\xaf"},		  /* C0 AF */
 		{"\xc3\xad\xc2\xa0\xc2\x80", "\xc3\xad\xc2\xa0\xc2\x80"}, /* ED A0 80 */
 	};
 
@@ -276,38 +272,43 @@ static int valid(const char *s)
 static void test_utf8_valid(void **state)
 {
 	static const char *good[] = {
-		"", "ascii", "\xc3\xa9", "\xe6\x97\xa5\xe6\x9c\xac", "\xf0\x9f\x98\x80",
-		"\xc2\x80",         /* U+0080, smallest 2-byte */
-		"\xdf\xbf",         /* U+07FF */
-		"\xe0\xa0\x80",     /* U+0800, smallest 3-byte */
-		"\xed\x9f\xbf",     /* U+D7FF, just below the surrogates */
-		"\xee\x80\x80",     /* U+E000, just above */
-		"\xef\xbf\xbf",     /* U+FFFF */
+		"",
+		"ascii",
+		"\xc3\xa9",
+		"\xe6\x97\xa5\xe6\x9c\xac",
+		"\xf0\x9f\x98\x80",
+		"\xc2\x80",	    /* U+0080, smallest 2-byte */
+		"\xdf\xbf",	    /* U+07FF */
+		"\xe0\xa0\x80",	    /* U+0800, smallest 3-byte */
+		"\xed\x9f\xbf",	    /* U+D7FF, just below the surrogates */
+		"\xee\x80\x80",	    /* U+E000, just above */
+		"\xef\xbf\xbf",	    /* U+FFFF */
 		"\xf0\x90\x80\x80", /* U+10000 */
 		"\xf4\x8f\xbf\xbf", /* U+10FFFF */
 	};
 	static const char *bad[] = {
-		"\x80",                 /* lone continuation */
+		"\x80", /* lone continuation */
 		"\xbf",
-		"\xc0\xaf",             /* overlong '/' */
-		"\xc1\xbf",             /* overlong */
-		"\xe0\x80\xaf",         /* overlong 3-byte */
-		"\xe0\x9f\xbf",         /* overlong U+07FF */
-		"\xf0\x80\x80\xaf",     /* overlong 4-byte */
-		"\xf0\x8f\xbf\xbf",     /* overlong U+FFFF */
-		"\xed\xa0\x80",         /* U+D800 surrogate */
-		"\xed\xbf\xbf",         /* U+DFFF surrogate */
-		"\xf4\x90\x80\x80",     /* U+110000 */
+		"\xc0\xaf",	    /* overlong '/' */
+		"\xc1\xbf",	    /* overlong */
+		"\xe0\x80\xaf",	    /* overlong 3-byte */
+		"\xe0\x9f\xbf",	    /* overlong U+07FF */
+		"\xf0\x80\x80\xaf", /* overlong 4-byte */
+		"\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
+		"\xed\xa0\x80",	    /* U+D800 surrogate */
+		"\xed\xbf\xbf",	    /* U+DFFF surrogate */
+		"\xf4\x90\x80\x80", /* U+110000 */
 		"\xf5\x80\x80\x80",
 		"\xf8\x88\x80\x80\x80", /* 5-byte form */
-		"\xfe", "\xff",
-		"\xc3",                 /* truncated */
-		"\xe6\x97",             /* truncated */
-		"\xf0\x9f\x98",         /* truncated */
-		"a\xc3",                /* truncated at the end */
-		"\xc3\x28",             /* bad continuation */
+		"\xfe",
+		"\xff",
+		"\xc3",		/* truncated */
+		"\xe6\x97",	/* truncated */
+		"\xf0\x9f\x98", /* truncated */
+		"a\xc3",	/* truncated at the end */
+		"\xc3\x28",	/* bad continuation */
 		"\xe6\x28\xa5",
-		"\xc3\xa9\x80",         /* valid then a stray continuation */
+		"\xc3\xa9\x80", /* valid then a stray continuation */
 	};
 
 	(void)state;

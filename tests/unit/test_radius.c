@@ -165,13 +165,12 @@ static void test_read_conf_and_servers(void **state)
 	(void)state;
 	snprintf(line, sizeof(line), "servers %s", servers_path);
 	write_conf(line);
-	assert_int_equal(unit_write_str(servers_path,
-					"# Server Name or Client/Server pair\tKey\n"
-					"\n"
-					"10.1.1.1\tServersSecretXYZ\n"
-					"ocserv-host/10.1.1.2   ServersSecretXYZ  \n"
-					"10.1.1.3\n"
-					"   10.1.1.4   \t\n"),
+	assert_int_equal(unit_write_str(servers_path, "# Server Name or Client/Server pair\tKey\n"
+						      "\n"
+						      "10.1.1.1\tServersSecretXYZ\n"
+						      "ocserv-host/10.1.1.2   ServersSecretXYZ  \n"
+						      "10.1.1.3\n"
+						      "   10.1.1.4   \t\n"),
 			 0);
 	assert_int_equal(radius_read(conf_path, NULL, &ri), 0);
 	assert_string_equal(ri.nas_identifier, "ocserv-node-7"); /* first occurrence wins */

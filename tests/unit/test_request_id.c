@@ -11,7 +11,7 @@
 
 #include "request_id.h"
 
-#define THREADS 4
+#define THREADS	   4
 #define PER_THREAD 10000
 
 /* "<8 hex>-<12 hex>" */

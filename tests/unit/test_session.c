@@ -11,13 +11,13 @@
 #include "unit.h"
 
 #define ROUTE_STAFF "192.168.50.0/255.255.255.0"
-#define DNS_STAFF "192.168.50.53"
-#define NOW_OFFSET 100 /* "now" used in the tests: raw_connected_at + this */
+#define DNS_STAFF   "192.168.50.53"
+#define NOW_OFFSET  100 /* "now" used in the tests: raw_connected_at + this */
 
 /* What the manifest and the captured files say about each version. */
 static const struct expect {
 	const char *version;
-	int64_t ids[3];        /* show users order: bob (vpns2), bob (vpns1), alice (vpns0) */
+	int64_t ids[3]; /* show users order: bob (vpns2), bob (vpns1), alice (vpns0) */
 	int64_t tx[3];
 	int64_t raw_connected; /* -1 when this version does not print it */
 	int64_t since_text;    /* "_Connected at" interval in seconds */
@@ -25,12 +25,30 @@ static const struct expect {
 	const char *session[3];
 	const char *ua;
 } expects[] = {
-	{"1.1.6", {9485, 9474, 9461}, {276, 352, 352}, -1, 1, "bytes/sec",
-	 {"YQlBT4", "9raYjH", "LpurJh"}, "Open AnyConnect VPN Agent v9.01-3"},
-	{"1.3.0", {9762, 9751, 9738}, {276, 352, 200}, 1795291954, 2, "bytes/s",
-	 {"ayVi7a", "G6+MDf", "zyH2sy"}, "Open AnyConnect VPN Agent v9.12-3+deb13u2"},
-	{"1.5.0", {10046, 10035, 10022}, {352, 276, 352}, 1795291959, 1, "bytes/s",
-	 {"CLcgrH", "914kfJ", "xHWC9s"}, "AnyConnect-compatible OpenConnect VPN Agent v9.21-5"},
+	{"1.1.6",
+	 {9485, 9474, 9461},
+	 {276, 352, 352},
+	 -1,
+	 1,
+	 "bytes/sec",
+	 {"YQlBT4", "9raYjH", "LpurJh"},
+	 "Open AnyConnect VPN Agent v9.01-3"},
+	{"1.3.0",
+	 {9762, 9751, 9738},
+	 {276, 352, 200},
+	 1795291954,
+	 2,
+	 "bytes/s",
+	 {"ayVi7a", "G6+MDf", "zyH2sy"},
+	 "Open AnyConnect VPN Agent v9.12-3+deb13u2"},
+	{"1.5.0",
+	 {10046, 10035, 10022},
+	 {352, 276, 352},
+	 1795291959,
+	 1,
+	 "bytes/s",
+	 {"CLcgrH", "914kfJ", "xHWC9s"},
+	 "AnyConnect-compatible OpenConnect VPN Agent v9.21-5"},
 };
 
 static int64_t now_for(const struct expect *e)
@@ -55,8 +73,7 @@ static struct session_list *list_from_text(const char *text, int64_t now, int wa
 	return l;
 }
 
-static struct session_list *list_from_fixture(const char *version, const char *name,
-					      int64_t now)
+static struct session_list *list_from_fixture(const char *version, const char *name, int64_t now)
 {
 	char *buf = unit_read_fixture(version, name, NULL);
 	struct session_list *l;
@@ -255,8 +272,8 @@ static void test_absent_values(void **state)
 	session_list_free(l);
 
 	/* Lists: a lone string is a one-element list; non-strings are skipped. */
-	l = list_from_text("[{\"ID\": 1, \"DNS\": \"10.0.0.1\", \"Routes\": [\"a\", 5, \"b\"]}]",
-			   0, 0);
+	l = list_from_text("[{\"ID\": 1, \"DNS\": \"10.0.0.1\", \"Routes\": [\"a\", 5, \"b\"]}]", 0,
+			   0);
 	assert_strv(&l->v[0].dns, 1, "10.0.0.1");
 	assert_int_equal(l->v[0].routes.n, 2);
 	assert_string_equal(l->v[0].routes.v[0], "a");
@@ -318,7 +335,9 @@ static void test_tolerated_syntax(void **state)
 	assert_int_equal(l->v[1].id, 2);
 	session_list_free(l);
 	/* A key longer than any known one is just unknown. */
-	l = list_from_text("[{\"ID\": 3, \"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\": \"v\"}]",
+	l = list_from_text("[{\"ID\": 3, "
+			   "\"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"
+			   "xxxxx\": \"v\"}]",
 			   0, 0);
 	assert_int_equal(l->v[0].id, 3);
 	session_list_free(l);
@@ -371,11 +390,11 @@ static void test_keep_authenticated(void **state)
 static void test_bad_shapes(void **state)
 {
 	static const char *bad[] = {
-		"{\"ID\": 1, \"Username\": \"alice\"}",   /* not an array */
+		"{\"ID\": 1, \"Username\": \"alice\"}", /* not an array */
 		"\"users\"",
 		"null",
-		"[1, 2]",                                 /* entries not objects */
-		"[{\"Username\": \"alice\"}]",            /* no ID */
+		"[1, 2]",				  /* entries not objects */
+		"[{\"Username\": \"alice\"}]",		  /* no ID */
 		"[{\"ID\": 1}, {\"Username\": \"bob\"}]", /* second entry without ID */
 		"[{\"ID\": 0}]",
 		"[{\"ID\": -4}]",
@@ -391,8 +410,8 @@ static void test_bad_shapes(void **state)
 		"[{\"ID\": 1}] x",
 		"[{\"ID\": 1, \"Username\": \"a\\u0000b\"}]", /* NUL escape */
 		"[{\"ID\": 1, \"Username\": \"unterminated}]",
-		"[{\"ID\": 1, \"Username\" \"x\"}]",             /* no colon */
-		"[{\"ID\": 1, 5: \"x\"}]",                         /* non-string key */
+		"[{\"ID\": 1, \"Username\" \"x\"}]", /* no colon */
+		"[{\"ID\": 1, 5: \"x\"}]",	     /* non-string key */
 		"[{\"ID\": 1, \"Routes\": [\"a\", }]",
 		"[{\"ID\": 1, \"Other\": {\"a\": [}}]",
 		"error connecting to ocserv socket",

@@ -134,7 +134,9 @@ static void test_clean_signal_state(void **state)
 static void test_stderr_capture(void **state)
 {
 	char *argv[] = {SH, "-c", "echo out; echo 'error: oops' >&2; exit 3", NULL};
-	char *big[] = {SH, "-c", "i=0; while [ $i -lt 300 ]; do printf 'eeeeeeeeee' >&2; i=$((i+1)); done; echo done",
+	char *big[] = {SH, "-c",
+		       "i=0; while [ $i -lt 300 ]; do printf 'eeeeeeeeee' >&2; i=$((i+1)); done; "
+		       "echo done",
 		       NULL};
 	struct spawn_result res;
 
@@ -370,8 +372,8 @@ static void test_own_process_group(void **state)
 {
 	/* The redirect is opened by sh itself, so this is sh's own stat line:
 	 * pid (comm) state ppid pgrp ... */
-	char *argv[] = {SH, "-c", "read pid comm st ppid pgid rest < /proc/self/stat; echo $pgid $$",
-			NULL};
+	char *argv[] = {SH, "-c",
+			"read pid comm st ppid pgid rest < /proc/self/stat; echo $pgid $$", NULL};
 	struct spawn_result res;
 	int pgid = 0, pid = 0;
 

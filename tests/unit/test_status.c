@@ -13,14 +13,30 @@
 
 /* Every member the normalised object always has. */
 static const char *const all_keys[] = {
-	"status",          "serverPid",          "secModPid",
-	"secModInstanceCount", "rawUpSince",     "upSince",
-	"uptimeSeconds",   "activeSessions",     "totalSessions",
-	"totalAuthFailures", "ipsInBanList",     "rawLastStatsReset",
-	"lastStatsReset",  "sessionsHandled",    "timedOutSessions",
-	"timedOutIdleSessions", "closedDueToErrorSessions", "authFailures",
-	"avgAuthTimeSeconds", "maxAuthTimeSeconds", "avgSessionTimeSeconds",
-	"maxSessionTimeSeconds", "rxBytes",      "txBytes",
+	"status",
+	"serverPid",
+	"secModPid",
+	"secModInstanceCount",
+	"rawUpSince",
+	"upSince",
+	"uptimeSeconds",
+	"activeSessions",
+	"totalSessions",
+	"totalAuthFailures",
+	"ipsInBanList",
+	"rawLastStatsReset",
+	"lastStatsReset",
+	"sessionsHandled",
+	"timedOutSessions",
+	"timedOutIdleSessions",
+	"closedDueToErrorSessions",
+	"authFailures",
+	"avgAuthTimeSeconds",
+	"maxAuthTimeSeconds",
+	"avgSessionTimeSeconds",
+	"maxSessionTimeSeconds",
+	"rxBytes",
+	"txBytes",
 };
 #define N_KEYS (sizeof(all_keys) / sizeof(all_keys[0]))
 

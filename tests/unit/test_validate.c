@@ -34,11 +34,11 @@ static void test_username_valid(void **state)
 	ok_name("alice");
 	ok_name("a");
 	ok_name("bob.smith@example.org");
-	ok_name("John Smith");           /* spaces are allowed */
-	ok_name("a-b_c");                 /* '-' is fine past the first byte */
-	ok_name("J\xc3\xbcrgen");         /* Jürgen */
+	ok_name("John Smith");		     /* spaces are allowed */
+	ok_name("a-b_c");		     /* '-' is fine past the first byte */
+	ok_name("J\xc3\xbcrgen");	     /* Jürgen */
 	ok_name("\xe6\x97\xa5\xe6\x9c\xac"); /* 日本 */
-	ok_name("\xf0\x9f\x98\x80");      /* an emoji */
+	ok_name("\xf0\x9f\x98\x80");	     /* an emoji */
 	ok_name("~!#$%^&*()=+[]{};'\",.<>/?\\|`");
 	/* 63 bytes is the limit, counted in bytes. */
 	memset(buf, 'x', 63);
@@ -74,13 +74,13 @@ static void test_username_invalid(void **state)
 	bad_name("ali\rce");
 	bad_name("a\x01");
 	bad_name("a\x1f");
-	bad_name("a\x7f");    /* DEL */
-	bad_name("\x1b[31m"); /* escape sequence */
-	bad_name("\xff");     /* invalid UTF-8 */
-	bad_name("J\xfcrgen"); /* Latin-1 byte */
-	bad_name("\xc0\xaf");  /* overlong */
+	bad_name("a\x7f");	  /* DEL */
+	bad_name("\x1b[31m");	  /* escape sequence */
+	bad_name("\xff");	  /* invalid UTF-8 */
+	bad_name("J\xfcrgen");	  /* Latin-1 byte */
+	bad_name("\xc0\xaf");	  /* overlong */
 	bad_name("\xed\xa0\x80"); /* surrogate */
-	bad_name("abc\xe6\x97"); /* truncated */
+	bad_name("abc\xe6\x97");  /* truncated */
 }
 
 static void ok_id(const char *s, int64_t want)

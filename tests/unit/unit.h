@@ -50,8 +50,7 @@ static inline char *unit_read_file(const char *path, size_t *ret_len)
 }
 
 /* Path of a captured fixture: FIXTURES_DIR/ocserv-<version>/<name>.out */
-static inline void unit_fixture_path(char *buf, size_t len, const char *version,
-				     const char *name)
+static inline void unit_fixture_path(char *buf, size_t len, const char *version, const char *name)
 {
 	snprintf(buf, len, "%s/ocserv-%s/%s.out", FIXTURES_DIR, version, name);
 }
@@ -90,8 +89,7 @@ static inline char *unit_mkdtemp(char *tmpl, size_t len, const char *prefix)
 	return mkdtemp(tmpl);
 }
 
-static inline int unit_rm_entry(const char *path, const struct stat *st, int flag,
-				struct FTW *ftw)
+static inline int unit_rm_entry(const char *path, const struct stat *st, int flag, struct FTW *ftw)
 {
 	(void)st;
 	(void)ftw;
