@@ -8,6 +8,17 @@ static int empty_list(struct session_list **ret, struct err_info *ei)
 	return *ret ? 0 : err_set(ei, ERR_NOMEM, "out of memory");
 }
 
+/* The result of a disconnect of the sessions in *ret: ocserv saying they
+ * are gone already is "none disconnected", not an error. */
+static int disconnected(int r, struct session_list **ret, struct err_info *ei)
+{
+	if (r == 0)
+		return 0;
+	session_list_free(*ret);
+	*ret = NULL;
+	return r == ERR_NOT_FOUND ? empty_list(ret, ei) : r;
+}
+
 int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info *ei)
 {
 	int r = ocserv_list(oc, ret, ei);
@@ -45,15 +56,7 @@ int sessions_disconnect(struct ocserv *oc, const struct session_selector *sel,
 	/* By id even when asked by name: a session that appears meanwhile
 	 * must not be disconnected with it. */
 	r = ocserv_disconnect_id(oc, (*ret)->v[0].id, ei);
-	if (r == ERR_NOT_FOUND) {
-		session_list_free(*ret);
-		return empty_list(ret, ei);
-	}
-	if (r < 0) {
-		session_list_free(*ret);
-		*ret = NULL;
-	}
-	return r;
+	return disconnected(r, ret, ei);
 }
 
 int sessions_disconnect_all(struct ocserv *oc, const char *username, struct session_list **ret,
@@ -67,13 +70,5 @@ int sessions_disconnect_all(struct ocserv *oc, const char *username, struct sess
 	if ((*ret)->n == 0)
 		return 0;
 	r = ocserv_disconnect_user(oc, username, ei);
-	if (r == ERR_NOT_FOUND) {
-		session_list_free(*ret);
-		return empty_list(ret, ei);
-	}
-	if (r < 0) {
-		session_list_free(*ret);
-		*ret = NULL;
-	}
-	return r;
+	return disconnected(r, ret, ei);
 }
