@@ -109,7 +109,9 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 	const struct api_route *route = NULL;
 	int r;
 
-	if (!auth_check(rq->authorization, ag->cfg->token_current, ag->cfg->token_previous))
+	if (rq->shutting_down)
+		r = ERR_SHUTTING_DOWN; /* nothing slow, nothing that changes state */
+	else if (!auth_check(rq->authorization, ag->cfg->token_current, ag->cfg->token_previous))
 		r = ERR_UNAUTHORIZED;
 	else if (rq->body_too_large)
 		r = api_fail(&rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",

@@ -22,6 +22,7 @@ static const struct {
 	[-ERR_OCCTL_BAD_JSON] = {"OCCTL_BAD_JSON", 502, "occtl returned unparsable output"},
 	[-ERR_INTERNAL] = {"INTERNAL_ERROR", 500, "internal error"},
 	[-ERR_NOMEM] = {"INTERNAL_ERROR", 500, "internal error"},
+	[-ERR_SHUTTING_DOWN] = {"SHUTTING_DOWN", 503, "the agent is shutting down; retry"},
 };
 
 static int index_of(int err)

@@ -24,7 +24,8 @@ enum {
 	ERR_OCCTL_BAD_JSON = -10,
 	ERR_INTERNAL = -11,
 	ERR_NOMEM = -12, /* reported to clients as INTERNAL_ERROR */
-	ERR__MIN = -12,
+	ERR_SHUTTING_DOWN = -13,
+	ERR__MIN = -13,
 };
 
 /* Internal detail of a failure, for the log only. */

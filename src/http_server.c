@@ -39,13 +39,15 @@ struct http_server {
 	http_handler_fn *fn;
 	void *app;
 	size_t max_body;
-	pthread_mutex_t lock;
-	pthread_cond_t cond;
+	pthread_mutex_t lock; /* guards everything below */
+	pthread_cond_t cond;  /* work queued, or workers must stop */
+	pthread_cond_t idle;  /* busy dropped to 0 */
 	struct req_ctx *head, *tail;
-	bool stopping;
+	unsigned busy; /* requests queued or running on a worker */
+	bool draining; /* shutdown began: queue nothing more */
+	bool stopping; /* workers exit once the queue is empty */
 	pthread_t *workers;
 	unsigned n_workers;
-	atomic_int in_flight;
 };
 
 const char *http_request_query(const struct http_request *rq, const char *key)
@@ -93,6 +95,8 @@ static void *worker_main(void *arg)
 		s->head = ctx->next;
 		if (s->head == NULL)
 			s->tail = NULL;
+		/* Queued before shutdown, not started: answer without the work. */
+		ctx->rq.shutting_down = s->draining;
 		pthread_mutex_unlock(&s->lock);
 
 		s->fn(s->app, &ctx->rq, &ctx->rs);
@@ -100,20 +104,37 @@ static void *worker_main(void *arg)
 		struct MHD_Connection *conn = ctx->conn;
 		atomic_store(&ctx->state, RQ_DONE);
 		MHD_resume_connection(conn);
+
+		pthread_mutex_lock(&s->lock);
+		if (--s->busy == 0)
+			pthread_cond_broadcast(&s->idle);
+		pthread_mutex_unlock(&s->lock);
 	}
 }
 
-static void enqueue(struct http_server *s, struct req_ctx *ctx)
+/* Suspend the connection and queue the request for a worker. Returns false
+ * when the server is draining: the caller answers it at once instead. The
+ * suspension happens under the lock so that a worker cannot resume the
+ * connection before it is suspended. */
+static bool enqueue(struct http_server *s, struct req_ctx *ctx)
 {
 	pthread_mutex_lock(&s->lock);
+	if (s->draining) {
+		pthread_mutex_unlock(&s->lock);
+		return false;
+	}
+	atomic_store(&ctx->state, RQ_QUEUED);
+	MHD_suspend_connection(ctx->conn);
 	ctx->next = NULL;
 	if (s->tail)
 		s->tail->next = ctx;
 	else
 		s->head = ctx;
 	s->tail = ctx;
+	s->busy++;
 	pthread_cond_signal(&s->cond);
 	pthread_mutex_unlock(&s->lock);
+	return true;
 }
 
 /* ---- request intake ---- */
@@ -208,7 +229,6 @@ static struct req_ctx *ctx_new(struct http_server *s, struct MHD_Connection *c, 
 	ctx->rq.path = ctx->path;
 	request_id_new(ctx->rq.id);
 	clock_gettime(CLOCK_MONOTONIC, &ctx->start);
-	atomic_fetch_add(&s->in_flight, 1);
 	return ctx;
 }
 
@@ -227,6 +247,8 @@ static enum MHD_Result send_response(struct req_ctx *ctx)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (ctx->rs.allow != NULL)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->rs.allow);
+	if (ctx->rq.shutting_down)
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r = MHD_queue_response(ctx->conn, ctx->rs.status, resp);
 	MHD_destroy_response(resp);
 	return r;
@@ -254,10 +276,11 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 	case RQ_RECEIVING:
 		if (capture_request(ctx) < 0)
 			return MHD_NO;
-		atomic_store(&ctx->state, RQ_QUEUED);
-		MHD_suspend_connection(c);
-		enqueue(s, ctx);
-		return MHD_YES;
+		if (enqueue(s, ctx))
+			return MHD_YES;
+		ctx->rq.shutting_down = true;
+		s->fn(s->app, &ctx->rq, &ctx->rs);
+		return send_response(ctx);
 	case RQ_DONE:
 		return send_response(ctx);
 	default:
@@ -278,7 +301,6 @@ static void loggable(char *dst, size_t len, const char *src)
 static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 			 enum MHD_RequestTerminationCode toe)
 {
-	struct http_server *s = cls;
 	struct req_ctx *ctx = *con_cls;
 	struct timespec now;
 	char path[MAX_LOGGED_PATH], method[16];
@@ -295,7 +317,6 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	*con_cls = NULL;
 	ctx_free(ctx);
-	atomic_fetch_sub(&s->in_flight, 1);
 }
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
@@ -347,6 +368,7 @@ static void server_free(struct http_server *s)
 	free(s->workers);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
+	pthread_cond_destroy(&s->idle);
 	free(s);
 }
 
@@ -372,8 +394,14 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 
 	if (s == NULL)
 		return NULL;
+	pthread_condattr_t ca;
+
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
+	pthread_cond_init(&s->idle, &ca);
+	pthread_condattr_destroy(&ca);
 	s->fn = fn;
 	s->app = app;
 	s->max_body = o->max_body;
@@ -392,9 +420,8 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 		(uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
 		NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, 2u,
 		MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768,
-		MHD_OPTION_LISTENING_ADDRESS_REUSE, 1u, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-		s, MHD_OPTION_END);
+		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED,
+		on_completed, s, MHD_OPTION_END);
 	if (s->d == NULL) {
 		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)", o->host,
 			o->port);
@@ -406,20 +433,31 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 
 void http_server_stop(struct http_server *s, unsigned grace_ms)
 {
-	int64_t deadline = timefmt_mono_ms() + grace_ms;
+	struct timespec deadline;
 	MHD_socket fd;
 
 	if (s == NULL)
 		return;
+	pthread_mutex_lock(&s->lock);
+	s->draining = true;
+	pthread_mutex_unlock(&s->lock);
 	fd = MHD_quiesce_daemon(s->d);
 	if (fd != MHD_INVALID_SOCKET)
 		close(fd);
-	while (atomic_load(&s->in_flight) > 0 && timefmt_mono_ms() < deadline) {
-		struct timespec ts = {0, 10 * 1000 * 1000};
-		nanosleep(&ts, NULL);
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += grace_ms / 1000;
+	deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
+	if (deadline.tv_nsec >= 1000000000L) {
+		deadline.tv_sec++;
+		deadline.tv_nsec -= 1000000000L;
 	}
-	/* Workers may still hold suspended connections past the grace: let them
-	 * finish first, because MHD_stop_daemon needs every connection resumed. */
+	pthread_mutex_lock(&s->lock);
+	while (s->busy > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == 0)
+		;
+	pthread_mutex_unlock(&s->lock);
+	/* Past the grace a worker may still be in a (bounded) backend call: join
+	 * it, because MHD_stop_daemon must not meet a suspended connection. */
 	stop_workers(s);
 	MHD_stop_daemon(s->d);
 	server_free(s);

@@ -26,6 +26,7 @@ struct http_request {
 	size_t body_len;
 	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
 	bool query_invalid;  /* a query argument held a NUL byte, or too many were sent */
+	bool shutting_down;  /* the server is draining: answer at once, touch nothing */
 	size_t n_query;
 	struct {
 		char *key, *value;
@@ -42,8 +43,9 @@ struct http_response {
 	const char *allow; /* static value for an Allow header, or NULL */
 };
 
-/* Called on a worker thread for every request. Must fill rs->status and
- * rs->body. rq is valid only during the call. */
+/* Called on a worker thread for every request; during shutdown also on a
+ * polling thread, with rq->shutting_down set, and must then return at once.
+ * Must fill rs->status and rs->body. rq is valid only during the call. */
 typedef void http_handler_fn(void *app, const struct http_request *rq, struct http_response *rs);
 
 struct http_server_options {
@@ -59,6 +61,10 @@ struct http_server;
 struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
 				      void *app, struct err_info *ei);
 
-/* Stop accepting connections, give requests in flight up to grace_ms to
- * finish and be answered, then stop and free everything. NULL is fine. */
+/* Stop accepting connections and stop starting work: requests that arrive
+ * on open keep-alive connections, or wait in the queue, are answered with
+ * rq->shutting_down set and the connection closed. Requests already running
+ * get up to grace_ms; one still running then is waited for (the
+ * application bounds each call, e.g. by the occtl deadline) so that it is
+ * answered too. Then stop and free everything. NULL is fine. */
 void http_server_stop(struct http_server *s, unsigned grace_ms);

@@ -167,7 +167,7 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 	return 0;
 }
 
-static void session_clear(struct session *s)
+void session_clear(struct session *s)
 {
 	char **strs[] = {&s->username,	      &s->groupname,  &s->state,      &s->vhost,
 			 &s->device,	      &s->client_ip,  &s->vpn_ipv4,   &s->vpn_ipv6,

@@ -59,6 +59,9 @@ int session_list_parse_occtl(const char *text, size_t len, int64_t now, struct s
  * and is not in a pre-authentication state. */
 bool session_is_authenticated(const struct session *s);
 
+/* Free the members of one session (the struct itself is not freed). */
+void session_clear(struct session *s);
+
 /* Drop (and free) the sessions that are not authenticated, keeping order. */
 void session_list_keep_authenticated(struct session_list *l);
 

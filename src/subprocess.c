@@ -15,6 +15,8 @@
 
 #include "timefmt.h"
 
+#define SPAWN_TERM_GRACE_MS 500
+
 static char *const spawn_env[] = {"PATH=/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL=C", NULL};
 
 struct capture {
@@ -154,8 +156,15 @@ static bool reap(pid_t pid, int64_t deadline, int *status)
 	}
 }
 
+/* End the child's process group. SIGTERM first: when the child is sudo, the
+ * command it runs is root's and out of our reach, but sudo relays SIGTERM
+ * to it, while a SIGKILL would only orphan it. SIGKILL after a short grace. */
 static void kill_group(pid_t pid, int *status)
 {
+	kill(-pid, SIGTERM);
+	kill(pid, SIGTERM);
+	if (reap(pid, timefmt_mono_ms() + SPAWN_TERM_GRACE_MS, status))
+		return;
 	kill(-pid, SIGKILL);
 	kill(pid, SIGKILL);
 	while (waitpid(pid, status, 0) < 0 && errno == EINTR)

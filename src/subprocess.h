@@ -1,7 +1,8 @@
 /* Run a program the safe way: an absolute path and an argv we built, never a
  * shell; an empty environment (PATH and LC_ALL=C only); stdin from /dev/null;
- * no inherited descriptors; its own process group, killed as a whole when the
- * deadline passes; stdout capped. */
+ * no inherited descriptors; its own process group, ended when the deadline
+ * passes (SIGTERM, which sudo relays to a command it runs as root, then
+ * SIGKILL after 500 ms); stdout capped. */
 #pragma once
 
 #include <stddef.h>

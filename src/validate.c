@@ -14,6 +14,10 @@ const char *validate_username(const char *s)
 		return "username is longer than 63 bytes";
 	if (s[0] == '-')
 		return "username must not start with '-'";
+	/* occtl joins its arguments with spaces and trims them: " alice" would
+	 * name alice. */
+	if (s[0] == ' ' || s[len - 1] == ' ' || strstr(s, "  ") != NULL)
+		return "username must not start or end with a space or hold two in a row";
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return "username contains a control character";

@@ -10,7 +10,9 @@
 
 /* A user name we pass to ocserv: 1..USERNAME_MAX bytes of valid UTF-8,
  * no control characters, not starting with '-' (it would read as an
- * option). Returns NULL when valid, else a short reason for the client. */
+ * option), no leading, trailing or doubled spaces (occtl would trim or
+ * merge them and act on another name). Returns NULL when valid, else a
+ * short reason for the client. */
 const char *validate_username(const char *s);
 
 /* A session id given as text: decimal digits only, 1..SESSION_ID_MAX.

@@ -864,6 +864,36 @@ static void test_bad_bodies(void **state)
 
 /* ---- POST /ocserv/disconnectAll ---- */
 
+/* occtl parses its own command line: whatever it answers for a name, only
+ * sessions of exactly that name are shown or acted on. */
+static void test_other_users_sessions_are_never_acted_on(void **state)
+{
+	struct http_request rq;
+	json_t *b;
+
+	(void)state;
+	fk.user_json = bob_150; /* as if occtl had matched "bob" for "bobby" */
+	req_init(&rq, "GET", "/ocserv/session");
+	req_query(&rq, "username", "bobby");
+	b = handle(&rq, 200, NULL);
+	assert_true(json_is_null(json_object_get(b, "session")));
+	json_decref(b);
+
+	req_init(&rq, "POST", "/ocserv/disconnect");
+	req_body(&rq, "{\"username\": \"bobby\"}");
+	b = handle(&rq, 200, NULL);
+	assert_false(json_is_true(json_object_get(b, "disconnected")));
+	json_decref(b);
+
+	req_init(&rq, "POST", "/ocserv/disconnectAll");
+	req_body(&rq, "{\"username\": \"bobby\"}");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "disconnectedCount"), 0);
+	json_decref(b);
+	assert_int_equal(fk.n_disc_id, 0);
+	assert_int_equal(fk.n_disc_user, 0);
+}
+
 static void test_disconnect_all(void **state)
 {
 	struct http_request rq;
@@ -1085,6 +1115,7 @@ int main(void)
 		T(test_disconnect_multiple),
 		T(test_bad_bodies),
 		T(test_disconnect_all),
+		T(test_other_users_sessions_are_never_acted_on),
 		T(test_health_ok),
 		T(test_health_degraded),
 		T(test_status),

@@ -207,9 +207,27 @@ static void test_timeout(void **state)
 	(void)state;
 	dt = timefmt_mono_ms() - t0;
 	assert_int_equal(res.outcome, SPAWN_TIMED_OUT);
-	assert_int_equal(res.exit_status, 128 + SIGKILL);
+	/* SIGTERM first: sudo relays it to the root command it runs. */
+	assert_int_equal(res.exit_status, 128 + SIGTERM);
 	if (dt < 190 || dt > 1500)
 		fail_msg("timed out after %lld ms, want about 200", (long long)dt);
+	spawn_result_free(&res);
+	assert_no_children();
+}
+
+/* A child that ignores SIGTERM is killed after the grace. */
+static void test_timeout_sigterm_ignored(void **state)
+{
+	char *argv[] = {SH, "-c", "trap '' TERM; sleep 5", NULL};
+	int64_t t0 = timefmt_mono_ms(), dt;
+	struct spawn_result res = run(argv, 200, 1024);
+
+	(void)state;
+	dt = timefmt_mono_ms() - t0;
+	assert_int_equal(res.outcome, SPAWN_TIMED_OUT);
+	assert_int_equal(res.exit_status, 128 + SIGKILL);
+	if (dt < 650 || dt > 2000)
+		fail_msg("killed after %lld ms, want about 200 + 500", (long long)dt);
 	spawn_result_free(&res);
 	assert_no_children();
 }
@@ -396,6 +414,7 @@ int main(void)
 		cmocka_unit_test(test_binary_output),
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_timeout),
+		cmocka_unit_test(test_timeout_sigterm_ignored),
 		cmocka_unit_test(test_timeout_silent_child_keeps_output),
 		cmocka_unit_test(test_timeout_kills_process_group),
 		cmocka_unit_test(test_output_cap),

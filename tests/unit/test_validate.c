@@ -65,6 +65,10 @@ static void test_username_invalid(void **state)
 	for (int i = 0; i < 22; i++) /* 66 bytes, 22 characters */
 		strcat(buf, "\xe6\x97\xa5");
 	bad_name(buf);
+	bad_name(" alice");
+	bad_name("alice ");
+	bad_name("al  ice");
+	bad_name(" ");
 	bad_name("-alice");
 	bad_name("-");
 	bad_name("--help");
