@@ -7,6 +7,7 @@
 
 #include "auth.h"
 #include "log.h"
+#include "utf8.h"
 
 static const struct api_route *const routes[] = {
 	&api_route_health,     &api_route_status,	  &api_route_sessions, &api_route_session,
@@ -32,7 +33,18 @@ json_t *api_ok(void)
 
 json_t *api_str(const char *s)
 {
-	return s ? json_string(s) : json_null();
+	json_t *j;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if (utf8_valid((const unsigned char *)s, strlen(s)))
+		return json_string(s);
+	/* Files we only report on (radcli's) may hold any bytes. */
+	clean = utf8_sanitize(s);
+	j = clean ? json_string(clean) : NULL;
+	free(clean);
+	return j;
 }
 
 json_t *api_int(int64_t v)
@@ -78,16 +90,26 @@ static const struct api_route *route_find(const struct http_request *rq, int *er
 	return NULL;
 }
 
-static void set_body(struct http_response *rs, json_t *body)
+/* Render body; when that fails (allocation), answer 500 with an envelope
+ * built without allocating JSON, still carrying the request id. */
+static void set_body(struct http_response *rs, json_t *body, const struct http_request *rq)
 {
+	char fallback[200];
+
 	rs->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	if (rs->body == NULL) {
-		static const char fallback[] =
-			"{\"ok\":false,\"error\":{\"code\":\"INTERNAL_ERROR\","
-			"\"message\":\"internal error\",\"requestId\":null}}";
-		rs->status = 500;
-		rs->body = strdup(fallback);
+	if (rs->body != NULL) {
+		rs->body_len = strlen(rs->body);
+		return;
 	}
+	log_msg(LOG_ERR, rq->id,
+		"error code=INTERNAL_ERROR status=500 detail=\"cannot render "
+		"the response (out of memory or invalid text)\"");
+	snprintf(fallback, sizeof(fallback),
+		 "{\"ok\":false,\"error\":{\"code\":\"INTERNAL_ERROR\",\"message\":\"internal "
+		 "error\",\"requestId\":\"%s\"}}",
+		 rq->id);
+	rs->status = 500;
+	rs->body = strdup(fallback);
 	rs->body_len = rs->body ? strlen(rs->body) : 0;
 }
 
@@ -129,10 +151,10 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 		rs->body_len = rp.text_len;
 		rp.text = NULL;
 	} else if (r == 0) {
-		set_body(rs, rp.body);
+		set_body(rs, rp.body, rq);
 	} else {
 		json_t *env = error_envelope(rq, r, &rp);
-		set_body(rs, env);
+		set_body(rs, env, rq);
 		json_decref(env);
 		log_msg(r == ERR_INTERNAL || r == ERR_NOMEM ? LOG_ERR : LOG_WARNING, rq->id,
 			"error code=%s status=%u message=\"%s\" detail=\"%s\"", err_code(r),

@@ -16,13 +16,14 @@ static int handle_radius(struct agent *ag, const struct http_request *rq, struct
 		return err_set(&rp->ei, ERR_NOMEM, "out of memory reading RADIUS files");
 	servers = json_array();
 	for (size_t i = 0; servers != NULL && i < ri.n_servers; i++)
-		json_array_append_new(servers, json_pack("{s:s,s:b}", "host", ri.servers[i].host,
-							 "hasSecret", ri.servers[i].has_secret));
+		json_array_append_new(servers,
+				      json_pack("{s:o,s:b}", "host", api_str(ri.servers[i].host),
+						"hasSecret", ri.servers[i].has_secret));
 	rp->body = json_pack(
-		"{s:b,s:{s:o,s:o,s:o,s:o,s:o,s:s,s:o,s:o}}", "ok", 1, "radius", "nasIdentifier",
+		"{s:b,s:{s:o,s:o,s:o,s:o,s:o,s:o,s:o,s:o}}", "ok", 1, "radius", "nasIdentifier",
 		api_str(ri.nas_identifier), "authServer", api_str(ri.auth_server), "authServerPort",
 		port_json(ri.auth_port), "acctServer", api_str(ri.acct_server), "acctServerPort",
-		port_json(ri.acct_port), "radiusclientConfPath", ag->cfg->radius_conf_path,
+		port_json(ri.acct_port), "radiusclientConfPath", api_str(ag->cfg->radius_conf_path),
 		"serversFile", api_str(ri.servers_file), "servers", servers);
 	radius_info_free(&ri);
 	return 0;

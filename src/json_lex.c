@@ -1,6 +1,6 @@
 #include "json_lex.h"
 
-#include "occtl_json.h"
+#include "utf8.h"
 
 #include <errno.h>
 #include <stdlib.h>

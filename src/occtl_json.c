@@ -1,5 +1,7 @@
 #include "occtl_json.h"
 
+#include "utf8.h"
+
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -60,61 +62,17 @@ json_t *occtl_json_load(const char *buf, size_t len, char *errbuf, size_t errlen
 	return j;
 }
 
-/* Length of the UTF-8 sequence starting at s (at most len bytes), 0 if invalid. */
-static size_t utf8_seq(const unsigned char *s, size_t len, uint32_t *cp)
-{
-	size_t n;
-	uint32_t c, min;
-
-	if (s[0] < 0x80) {
-		*cp = s[0];
-		return 1;
-	}
-	if ((s[0] & 0xe0) == 0xc0)
-		n = 2, c = s[0] & 0x1f, min = 0x80;
-	else if ((s[0] & 0xf0) == 0xe0)
-		n = 3, c = s[0] & 0x0f, min = 0x800;
-	else if ((s[0] & 0xf8) == 0xf0)
-		n = 4, c = s[0] & 0x07, min = 0x10000;
-	else
-		return 0;
-	if (n > len)
-		return 0;
-	for (size_t i = 1; i < n; i++) {
-		if ((s[i] & 0xc0) != 0x80)
-			return 0;
-		c = (c << 6) | (s[i] & 0x3f);
-	}
-	if (c < min || c > 0x10ffff || (c >= 0xd800 && c <= 0xdfff))
-		return 0;
-	*cp = c;
-	return n;
-}
-
-int utf8_valid(const unsigned char *s, size_t len)
-{
-	uint32_t cp;
-
-	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq(s + i, len - i, &cp);
-		if (n == 0)
-			return 0;
-		i += n;
-	}
-	return 1;
-}
-
 char *occtl_json_recover_utf8(const char *s)
 {
 	size_t len = strlen(s), o = 0;
 	unsigned char *bytes = malloc(len + 1);
 	bool high = false;
-	uint32_t cp;
+	unsigned cp;
 
 	if (bytes == NULL)
 		return NULL;
 	for (size_t i = 0; i < len;) {
-		size_t n = utf8_seq((const unsigned char *)s + i, len - i, &cp);
+		size_t n = utf8_decode((const unsigned char *)s + i, len - i, &cp);
 		if (n == 0 || cp > 0xff)
 			goto keep;
 		high |= cp >= 0x80;

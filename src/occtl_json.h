@@ -17,6 +17,3 @@ json_t *occtl_json_load(const char *buf, size_t len, char *errbuf, size_t errlen
  * UTF-8, return those bytes; otherwise a copy of s. Caller frees; NULL only
  * on allocation failure. */
 char *occtl_json_recover_utf8(const char *s);
-
-/* True if the len bytes at s are valid UTF-8 (no overlongs, no surrogates). */
-int utf8_valid(const unsigned char *s, size_t len);

@@ -2,7 +2,7 @@
 
 #include <string.h>
 
-#include "occtl_json.h"
+#include "utf8.h"
 
 const char *validate_username(const char *s)
 {

@@ -6,7 +6,8 @@ import pytest
 
 from helpers import assert_ok
 
-SECRETS = ["s3cretInline-AUTH", "s3cretInline-ACCT", "serversFileSecret-1", "serversFileSecret-2"]
+SECRETS = ["s3cretInline-AUTH", "s3cretInline-ACCT", "serversFileSecret-1", "serversFileSecret-2",
+           "Top:Secret:XYZ"]
 
 
 def write(path, text):
@@ -31,8 +32,7 @@ def assert_no_secret(agent, resp_text):
 
 
 def port_ok(r, key, expected):
-    if key in r and r[key] is not None:
-        assert str(r[key]) == str(expected), (key, r[key])
+    assert r[key] == expected, (key, r.get(key))
 
 
 @pytest.fixture
@@ -151,3 +151,30 @@ def test_radius_config_does_not_need_ocserv(make_agent, files):
     a = make_agent(env={"RADIUSCLIENT_CONF_PATH": str(conf), "OCCTL_PATH": "/nonexistent/occtl"})
     _, r = radius(a)
     assert r["nasIdentifier"] == "NAS-4"
+
+
+def test_secret_with_colons_stays_secret(make_agent, files):
+    """radcli takes everything after the second colon as the secret, colons included."""
+    conf = write(files / "radiusclient.conf", "authserver 10.1.1.1:1812:Top:Secret:XYZ\n"
+                 "acctserver [2001:db8::1]:1813:Top:Secret:XYZ\n")
+    a = make_agent(env={"RADIUSCLIENT_CONF_PATH": str(conf),
+                        "RADIUS_SERVERS_PATH": str(files / "none")})
+    resp = a.get("/ocserv/radius-config")
+    body, r = radius(a)
+    assert r["authServer"] == "10.1.1.1" and r["acctServer"] == "2001:db8::1", r
+    port_ok(r, "authServerPort", 1812)
+    port_ok(r, "acctServerPort", 1813)
+    assert_no_secret(a, resp.text)
+
+
+def test_non_utf8_bytes_are_replaced_not_fatal(make_agent, files):
+    """A Latin-1 byte in a file we only report on: still 200, the byte shown as U+FFFD."""
+    conf = files / "radiusclient.conf"
+    conf.write_bytes(b"nas-identifier caf\xe9-nas\nauthserver h\xf6st:1812\n")
+    conf.chmod(0o644)
+    a = make_agent(env={"RADIUSCLIENT_CONF_PATH": str(conf),
+                        "RADIUS_SERVERS_PATH": str(files / "none")})
+    body, r = radius(a)
+    assert r["nasIdentifier"] == "caf\ufffd-nas"
+    assert r["authServer"] == "h\ufffdst"
+    port_ok(r, "authServerPort", 1812)

@@ -264,66 +264,6 @@ static void test_recover_after_parse(void **state)
 	json_decref(j);
 }
 
-static int valid(const char *s)
-{
-	return utf8_valid((const unsigned char *)s, strlen(s));
-}
-
-static void test_utf8_valid(void **state)
-{
-	static const char *good[] = {
-		"",
-		"ascii",
-		"\xc3\xa9",
-		"\xe6\x97\xa5\xe6\x9c\xac",
-		"\xf0\x9f\x98\x80",
-		"\xc2\x80",	    /* U+0080, smallest 2-byte */
-		"\xdf\xbf",	    /* U+07FF */
-		"\xe0\xa0\x80",	    /* U+0800, smallest 3-byte */
-		"\xed\x9f\xbf",	    /* U+D7FF, just below the surrogates */
-		"\xee\x80\x80",	    /* U+E000, just above */
-		"\xef\xbf\xbf",	    /* U+FFFF */
-		"\xf0\x90\x80\x80", /* U+10000 */
-		"\xf4\x8f\xbf\xbf", /* U+10FFFF */
-	};
-	static const char *bad[] = {
-		"\x80", /* lone continuation */
-		"\xbf",
-		"\xc0\xaf",	    /* overlong '/' */
-		"\xc1\xbf",	    /* overlong */
-		"\xe0\x80\xaf",	    /* overlong 3-byte */
-		"\xe0\x9f\xbf",	    /* overlong U+07FF */
-		"\xf0\x80\x80\xaf", /* overlong 4-byte */
-		"\xf0\x8f\xbf\xbf", /* overlong U+FFFF */
-		"\xed\xa0\x80",	    /* U+D800 surrogate */
-		"\xed\xbf\xbf",	    /* U+DFFF surrogate */
-		"\xf4\x90\x80\x80", /* U+110000 */
-		"\xf5\x80\x80\x80",
-		"\xf8\x88\x80\x80\x80", /* 5-byte form */
-		"\xfe",
-		"\xff",
-		"\xc3",		/* truncated */
-		"\xe6\x97",	/* truncated */
-		"\xf0\x9f\x98", /* truncated */
-		"a\xc3",	/* truncated at the end */
-		"\xc3\x28",	/* bad continuation */
-		"\xe6\x28\xa5",
-		"\xc3\xa9\x80", /* valid then a stray continuation */
-	};
-
-	(void)state;
-	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++)
-		if (!valid(good[i]))
-			fail_msg("good[%zu] rejected", i);
-	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
-		if (valid(bad[i]))
-			fail_msg("bad[%zu] accepted", i);
-	/* len is honoured: a NUL is valid UTF-8, and bytes past len are not read. */
-	assert_true(utf8_valid((const unsigned char *)"a\0b", 3));
-	assert_true(utf8_valid((const unsigned char *)"ab\xff", 2));
-	assert_false(utf8_valid((const unsigned char *)"\xe6\x97\xa5", 2));
-}
-
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -335,7 +275,6 @@ int main(void)
 		cmocka_unit_test(test_garbage),
 		cmocka_unit_test(test_recover_utf8),
 		cmocka_unit_test(test_recover_after_parse),
-		cmocka_unit_test(test_utf8_valid),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
