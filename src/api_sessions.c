@@ -4,6 +4,7 @@
 
 #include "api.h"
 #include "json_writer.h"
+#include "log.h"
 #include "sessions.h"
 #include "validate.h"
 
@@ -150,14 +151,25 @@ static int query_selector(const struct http_request *rq, struct session_selector
 }
 
 /* Selector from a JSON body: {"vpnSessionId": N} or {"username": "U"};
- * null counts as absent. The string stays owned by body. */
+ * null counts as absent; any other member is refused, so that a caller
+ * never believes an option was honoured. The string stays owned by body. */
 static int body_selector(const json_t *body, struct session_selector *sel, bool id_allowed,
 			 struct api_reply *rp)
 {
 	const json_t *id = json_object_get(body, "vpnSessionId");
 	const json_t *user = json_object_get(body, "username");
+	const char *key;
+	json_t *v;
 
 	memset(sel, 0, sizeof(*sel));
+	json_object_foreach((json_t *)body, key, v)
+	{
+		if (strcmp(key, "username") == 0 ||
+		    (id_allowed && strcmp(key, "vpnSessionId") == 0))
+			continue;
+		return api_fail(rp, ERR_BAD_REQUEST, "unknown member in the body (allowed: %s)",
+				id_allowed ? "vpnSessionId, username" : "username");
+	}
 	if (id_allowed && id != NULL && !json_is_null(id)) {
 		if (!json_is_integer(id) || !validate_session_id(json_integer_value(id)))
 			return api_fail(rp, ERR_BAD_REQUEST,
@@ -204,6 +216,24 @@ static int handle_session(struct agent *ag, const struct http_request *rq, struc
 	return r;
 }
 
+/* Every state change is an audit line at NOTICE. */
+static void audit(const struct http_request *rq, const char *op, const struct session_selector *sel,
+		  int r, const struct session_list *done)
+{
+	char target[96], ids[160] = "";
+	size_t o = 0;
+
+	if (sel->id > 0)
+		snprintf(target, sizeof(target), "vpnSessionId=%lld", (long long)sel->id);
+	else
+		snprintf(target, sizeof(target), "username=\"%s\"", sel->username);
+	for (size_t i = 0; r == 0 && done != NULL && i < done->n && o + 24 < sizeof(ids); i++)
+		o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%lld", i ? "," : "",
+				      (long long)done->v[i].id);
+	log_msg(LOG_NOTICE, rq->id, "audit op=%s %s result=%s disconnected=[%s]", op, target,
+		r == 0 ? (done->n ? "disconnected" : "not_found") : err_code(r), ids);
+}
+
 static int handle_disconnect(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
 {
 	struct session_selector sel;
@@ -213,8 +243,10 @@ static int handle_disconnect(struct agent *ag, const struct http_request *rq, st
 
 	if (r == 0)
 		r = body_selector(body, &sel, true, rp);
-	if (r == 0)
+	if (r == 0) {
 		r = sessions_disconnect(ag->oc, &sel, &l, &rp->ei);
+		audit(rq, "disconnect", &sel, r, l);
+	}
 	if (r == ERR_MULTIPLE_SESSIONS)
 		r = multiple(rp, l);
 	else if (r == 0 && l->n == 0)
@@ -239,8 +271,10 @@ static int handle_disconnect_all(struct agent *ag, const struct http_request *rq
 
 	if (r == 0)
 		r = body_selector(body, &sel, false, rp);
-	if (r == 0)
+	if (r == 0) {
 		r = sessions_disconnect_all(ag->oc, sel.username, &l, &rp->ei);
+		audit(rq, "disconnectAll", &sel, r, l);
+	}
 	if (r == 0) {
 		ids = json_array();
 		for (size_t i = 0; ids != NULL && i < l->n; i++)

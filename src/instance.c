@@ -36,21 +36,22 @@ bool instance_uuid_valid(const char *s)
 	return s[36] == '\0' || (s[36] == '\n' && s[37] == '\0');
 }
 
-static bool read_id(int dirfd, char out[INSTANCE_ID_LEN])
+/* 1: a valid id was read; 0: there is no file; -1: a file that is not one. */
+static int read_id(int dirfd, char out[INSTANCE_ID_LEN])
 {
 	char buf[64] = {0};
 	int fd = openat(dirfd, ID_FILE, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	ssize_t n;
 
 	if (fd < 0)
-		return false;
+		return errno == ENOENT ? 0 : -1;
 	n = read(fd, buf, sizeof(buf) - 1);
 	close(fd);
 	if (n < 36 || !instance_uuid_valid(buf))
-		return false;
+		return -1;
 	memcpy(out, buf, 36);
 	out[36] = '\0';
-	return true;
+	return 1;
 }
 
 /* Write id atomically: temp file, fsync, rename, fsync the directory. */
@@ -118,11 +119,15 @@ int instance_id_load(const char *state_dir, char out[INSTANCE_ID_LEN], bool *per
 		err_set(ei, ERR_INTERNAL, "open %s: %s", state_dir, strerror(errno));
 		return instance_uuid_v4(out);
 	}
-	if (read_id(dirfd, out)) {
+	r = read_id(dirfd, out);
+	if (r == 1) {
 		*persisted = true;
 		close(dirfd);
 		return 0;
 	}
+	if (r < 0)
+		err_set(ei, ERR_INTERNAL, "%s/%s is unreadable or not a UUID: replaced", state_dir,
+			ID_FILE);
 	r = instance_uuid_v4(out);
 	if (r == 0 && write_id(dirfd, out, ei) == 0)
 		*persisted = true;

@@ -14,8 +14,10 @@ int instance_uuid_v4(char out[INSTANCE_ID_LEN]);
 
 /* Read the id from state_dir, or create and store a new one (creating
  * state_dir itself when missing). When it cannot be stored, *persisted is
- * false, out still holds a fresh id and ei says why. Returns 0, or
- * ERR_INTERNAL when not even a fresh id could be generated. */
+ * false, out still holds a fresh id and ei says why; when an existing file
+ * was not a valid id and got replaced, ei says so too (ei->detail is empty
+ * otherwise). Returns 0, or ERR_INTERNAL when not even a fresh id could be
+ * generated. */
 int instance_id_load(const char *state_dir, char out[INSTANCE_ID_LEN], bool *persisted,
 		     struct err_info *ei);
 

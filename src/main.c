@@ -98,6 +98,8 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 	}
 	if (!ag->instance_persisted)
 		log_warning("instance id not persisted (fresh id each start): %s", ei.detail);
+	else if (ei.detail[0] != '\0')
+		log_warning("instance id: %s", ei.detail);
 	ag->oc = occtl_backend_new(&oo);
 	if (ag->oc == NULL) {
 		log_error("out of memory");

@@ -145,6 +145,8 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 	void *dst = (char *)s + f->off;
 	int64_t *num = dst;
 
+	if (tok == JT_ERROR || tok == JT_EOF)
+		return ERR_OCCTL_BAD_JSON;
 	switch (f->kind) {
 	case F_STR:
 	case F_NAME:

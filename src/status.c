@@ -59,6 +59,16 @@ static json_t *number(const json_t *v)
 	return errno == 0 && *end == '\0' ? json_integer(n) : json_null();
 }
 
+/* ISO-8601 text of a positive epoch, or null (absent, or out of range). */
+static json_t *iso_time(const json_t *epoch, char *buf, size_t len)
+{
+	const char *iso = json_is_integer(epoch) && json_integer_value(epoch) > 0
+				  ? timefmt_epoch_iso8601(json_integer_value(epoch), buf, len)
+				  : NULL;
+
+	return iso ? json_string(iso) : json_null();
+}
+
 static int add_field(json_t *out, const json_t *in, size_t i)
 {
 	const json_t *v = json_object_get(in, fields[i].occtl);
@@ -71,10 +81,7 @@ static int add_field(json_t *out, const json_t *in, size_t i)
 		break;
 	case ST_EPOCH:
 		val = number(v);
-		iso = json_is_integer(val) && json_integer_value(val) > 0
-			      ? json_string(timefmt_epoch_iso8601(json_integer_value(val), buf,
-								  sizeof(buf)))
-			      : json_null();
+		iso = iso_time(val, buf, sizeof(buf));
 		if (json_object_set_new(out, fields[i].iso_name, iso) < 0) {
 			json_decref(val);
 			return ERR_NOMEM;

@@ -9,7 +9,9 @@ char *timefmt_iso8601(const struct timespec *ts, char *buf, size_t len)
 	struct tm tm;
 	char base[24];
 
-	gmtime_r(&ts->tv_sec, &tm);
+	/* Years past 9999 (a garbage epoch from occtl) have no ISO-8601 form here. */
+	if (gmtime_r(&ts->tv_sec, &tm) == NULL || tm.tm_year + 1900 > 9999 || tm.tm_year < -1900)
+		return NULL;
 	strftime(base, sizeof(base), "%Y-%m-%dT%H:%M:%S", &tm);
 	snprintf(buf, len, "%s.%03ldZ", base, ts->tv_nsec / 1000000L);
 	return buf;

@@ -6,13 +6,14 @@
 #include <time.h>
 
 /* Format ts as ISO-8601 UTC with milliseconds ("2026-01-01T00:00:00.000Z").
- * buf needs at least 25 bytes. Returns buf. */
+ * buf needs at least 25 bytes. Returns buf, or NULL for a time outside the
+ * years 0-9999. */
 char *timefmt_iso8601(const struct timespec *ts, char *buf, size_t len);
 
 /* The same for the current real time. */
 char *timefmt_now_iso8601(char *buf, size_t len);
 
-/* The same for whole epoch seconds. */
+/* The same for whole epoch seconds (NULL outside the years 0-9999). */
 char *timefmt_epoch_iso8601(int64_t epoch, char *buf, size_t len);
 
 /* Parse occtl's compact interval ("   12s", " 4m:58s", " 1h:02m",

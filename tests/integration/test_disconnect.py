@@ -52,6 +52,23 @@ def test_disconnect_by_id(agent, lab, bystanders, user):
     assert assert_ok(agent.get(f"/ocserv/session?vpnSessionId={c.session_id}"))["session"] is None
 
 
+def test_disconnects_are_audited(agent, lab, bystanders, user):
+    """Every state change leaves a NOTICE audit line with the request id, target and result."""
+    c = lab.connect_one(user)
+    r1 = agent.post("/ocserv/disconnect", {"vpnSessionId": c.session_id})
+    assert_ok(r1)
+    r2 = agent.post("/ocserv/disconnectAll", {"username": "nosuchuser"})
+    assert_ok(r2)
+    log = agent.log()
+    line1 = next(ln for ln in log.splitlines() if r1.header("X-Request-Id") in ln and "audit" in ln)
+    assert "notice" in line1 and "op=disconnect " in line1, line1
+    assert f"vpnSessionId={c.session_id}" in line1 and "result=disconnected" in line1, line1
+    assert f"disconnected=[{c.session_id}]" in line1, line1
+    line2 = next(ln for ln in log.splitlines() if r2.header("X-Request-Id") in ln and "audit" in ln)
+    assert 'op=disconnectAll username="nosuchuser" result=not_found' in line2, line2
+    assert agent.token not in log
+
+
 def test_disconnect_by_username_single_session(agent, lab, bystanders, user):
     c = lab.connect_one(user)
     body = assert_ok(agent.post("/ocserv/disconnect", {"username": user}))
@@ -161,6 +178,10 @@ BAD_BODIES = [
     b'{"username": "bo\\u0001b"}',
     b'{"username": "' + b"a" * 300 + b'"}',
     b'{"user": "bob"}',
+    b'{"username": "bob", "force": true}',
+    b'{"vpnSessionId": 1, "reason": "x"}',
+    b'{"username": " bob"}',
+    b'{"username": "bob "}',
 ]
 
 
@@ -174,6 +195,7 @@ def test_disconnect_bad_body_is_400(agent, lab, bystanders, body):
 @pytest.mark.parametrize("body", [
     b"", b"not json", b"[]", b'"bob"', b"{}", b'{"username": 5}', b'{"username": ""}',
     b'{"username": "-x"}', b'{"vpnSessionId": 12}', b'{"username": null}',
+    b'{"username": "bob", "vpnSessionId": 12}', b'{"username": "bob "}',
 ], ids=lambda b: b[:40].decode(errors="replace") or "empty")
 def test_disconnect_all_bad_body_is_400(agent, lab, bystanders, body):
     before = sorted(lab.session_ids())

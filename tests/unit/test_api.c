@@ -715,11 +715,20 @@ static void test_disconnect_by_id(void **state)
 	assert_int_equal(fk.n_user, 0);
 	assert_int_equal(fk.disc_id_arg, 10022);
 	setup(NULL);
-	req_body(&rq, "{\"vpnSessionId\": null, \"username\": \"alice\", \"extra\": [1]}");
+	req_body(&rq, "{\"vpnSessionId\": null, \"username\": \"alice\"}");
 	json_decref(handle(&rq, 200, NULL));
 	assert_int_equal(fk.n_id, 0);
 	assert_int_equal(fk.n_user, 1);
 	assert_int_equal(fk.disc_id_arg, 10022);
+	/* A member we do not know is refused, not ignored: nothing happens. */
+	setup(NULL);
+	req_body(&rq, "{\"username\": \"alice\", \"force\": true}");
+	json_decref(handle(&rq, 400, NULL));
+	setup(NULL);
+	req_init(&rq, "POST", "/ocserv/disconnectAll");
+	req_body(&rq, "{\"username\": \"alice\", \"vpnSessionId\": 10022}");
+	json_decref(handle(&rq, 400, NULL));
+	assert_int_equal(fk.n_user + fk.n_id + fk.n_disc_id + fk.n_disc_user, 0);
 }
 
 static void test_disconnect_not_found(void **state)

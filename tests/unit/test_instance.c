@@ -147,8 +147,10 @@ static void test_corrupted_file_replaced(void **state)
 	for (size_t i = 0; i < sizeof(junk) / sizeof(junk[0]); i++) {
 		assert_int_equal(unit_write_str(file, junk[i]), 0);
 		persisted = false;
+		ei.detail[0] = '\0';
 		assert_int_equal(instance_id_load(tmpdir, id, &persisted, &ei), 0);
 		assert_true(persisted);
+		assert_non_null(strstr(ei.detail, "replaced")); /* the caller logs it */
 		check_v4(id);
 		assert_string_not_equal(id, "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
 		text = unit_read_file(file, NULL);

@@ -441,6 +441,23 @@ static void test_mangled_utf8(void **state)
 	session_list_free(l);
 }
 
+/* A lexical error inside a value (a raw control character) is an error,
+ * not something to skip over. */
+static void test_lexical_error_in_value(void **state)
+{
+	static const char *bad[] = {"[{\"ID\": 7, \"Username\": \"a\x01b\"}]",
+				    "[{\"ID\": 7, \"MTU\": \"14\x01\"}]",
+				    "[{\"ID\": 7, \"_Connected at\": \"1\x02s\"}]",
+				    "[{\"ID\": 7, \"Username\": \"u\", \"Device\": tru}]"};
+	struct session_list *l = NULL;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		assert_int_equal(session_list_parse_occtl(bad[i], strlen(bad[i]), 0, &l, &ei),
+				 ERR_OCCTL_BAD_JSON);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -451,6 +468,7 @@ int main(void)
 		cmocka_unit_test(test_since_seconds),
 		cmocka_unit_test(test_absent_values),
 		cmocka_unit_test(test_wrong_type_values_are_absent),
+		cmocka_unit_test(test_lexical_error_in_value),
 		cmocka_unit_test(test_tolerated_syntax),
 		cmocka_unit_test(test_keep_authenticated),
 		cmocka_unit_test(test_bad_shapes),

@@ -156,11 +156,24 @@ static void test_now(void **state)
 	assert_true(strcmp(b, a) >= 0);
 }
 
+static void test_epoch_out_of_range(void **state)
+{
+	char buf[32];
+
+	(void)state;
+	assert_null(timefmt_epoch_iso8601(INT64_C(999999999999999), buf, sizeof(buf)));
+	assert_null(
+		timefmt_epoch_iso8601(INT64_C(253402300800), buf, sizeof(buf))); /* 10000-01-01 */
+	assert_non_null(timefmt_epoch_iso8601(INT64_C(253402300799), buf, sizeof(buf)));
+	assert_string_equal(buf, "9999-12-31T23:59:59.000Z");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_parse_interval),
 		cmocka_unit_test(test_parse_interval_overflow),
+		cmocka_unit_test(test_epoch_out_of_range),
 		cmocka_unit_test(test_epoch_iso8601),
 		cmocka_unit_test(test_iso8601_millis),
 		cmocka_unit_test(test_now),
