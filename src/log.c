@@ -4,17 +4,33 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <systemd/sd-journal.h>
 
 #include "timefmt.h"
 
 static bool use_journal;
 
+/* True when stderr is the journal stream systemd announced: $JOURNAL_STREAM
+ * is "DEV:INODE" of that stream, and is inherited by children whose stderr
+ * may point elsewhere, so the variable alone proves nothing. */
+static bool stderr_is_journal(void)
+{
+	const char *js = getenv("JOURNAL_STREAM");
+	unsigned long long dev, ino;
+	struct stat st;
+
+	if (js == NULL || sscanf(js, "%llu:%llu", &dev, &ino) != 2 || fstat(STDERR_FILENO, &st) < 0)
+		return false;
+	return (unsigned long long)st.st_dev == dev && (unsigned long long)st.st_ino == ino;
+}
+
 void log_init(void)
 {
 	/* sd_journal_send() drops messages silently without journald, so only
 	 * use it when systemd connected our stderr to the journal. */
-	use_journal = getenv("JOURNAL_STREAM") != NULL;
+	use_journal = stderr_is_journal();
 }
 
 static const char *level_name(int prio)
