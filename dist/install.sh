@@ -26,8 +26,9 @@ Installs ocserv-agent as a systemd service:
   - $STATE_DIR (owner $SERVICE_USER, mode 0750)
   - the binary as $BIN_DEST
   - the unit as $UNIT_DEST, enabled (not started)
-  - $SUDOERS_DEST allowing $SERVICE_USER to run occtl as root
-    (OCCTL_PATH from $ENV_DEST when set, else $DEFAULT_OCCTL)
+  - $SUDOERS_DEST allowing $SERVICE_USER to run, as root, only the
+    occtl commands the agent runs (OCCTL_PATH from $ENV_DEST when set,
+    else $DEFAULT_OCCTL; with "-s OCCTL_SOCKET" when that is set there)
   - $ENV_DEST with a new random token, only if the file does not exist
 
 Options:
@@ -38,7 +39,8 @@ Options:
   -h, --help   show this help
 
 Running it again is safe: the binary, unit and sudoers rule are replaced,
-the user, state directory and env file are kept.
+the user, state directory and env file are kept. Run it again after changing
+OCCTL_PATH, OCCTL_SOCKET or OCCTL_USE_SUDO in $ENV_DEST.
 EOF
 }
 
@@ -110,18 +112,50 @@ env_example=$script_dir/ocserv-agent.env.example
 [ -f "$unit_src" ] || die "unit file not found: $unit_src"
 [ -f "$env_example" ] || die "env example not found: $env_example"
 
-# --- preflight: the occtl path for the sudo rule -----------------------------
+# --- preflight: occtl path and socket for the sudo rule -----------------------
 
-# Value of KEY in an existing env file: its last uncommented assignment, with
-# surrounding spaces and one pair of quotes removed (as the agent reads it).
+# Value of KEY in an existing env file, read as the agent reads it: the last
+# uncommented assignment, surrounding spaces removed, then one pair of
+# matching quotes. Empty (or no file) means unset.
 env_value() { # env_value KEY
 	local v
 	[ -f "$root$ENV_DEST" ] || return 0
 	v=$(sed -n "s/^[[:space:]]*\\(export[[:space:]]\\{1,\\}\\)\\{0,1\\}$1[[:space:]]*=//p" \
 		"$root$ENV_DEST" | tail -n 1 | sed 's/^[[:space:]]*//; s/[[:space:]]*$//')
-	v=${v#[\"\']}
-	v=${v%[\"\']}
+	if [ ${#v} -ge 2 ] && { [[ $v == \"*\" ]] || [[ $v == \'*\' ]]; }; then
+		v=${v:1:${#v}-2}
+	fi
 	printf '%s' "$v"
+}
+
+# Only plain absolute paths go into the sudo rule: sudoers gives meaning to
+# many other characters (, : = \ * ? [ ] ! # " ^ and white space).
+plain_path() { # plain_path VALUE
+	[[ $1 =~ ^/[A-Za-z0-9._/+-]+$ ]]
+}
+
+# The rule allows "occtl -s SOCKET ...". sudo matches the arguments as one
+# string, so it also allows "occtl -s 'SOCKET -j show user x'" (one argument),
+# which occtl reads as another socket path, in interactive mode. Harmless as
+# long as nobody but root can create files next to the socket or rename a
+# directory above it: check every existing directory on the way.
+socket_dirs_safe() { # socket_dirs_safe SOCKET -> 0, or 1 with the culprit in $unsafe_dir
+	local d owner mode
+	d=$(dirname -- "$1")
+	# Under --root, the target's top directory is only a build directory.
+	while [ "$d" != / ] || [ -z "$root" ]; do
+		if [ -e "$root$d" ]; then
+			owner=$(stat -L -c %u -- "$root$d")
+			mode=$(stat -L -c %a -- "$root$d")
+			if [ "$owner" != 0 ] || (((8#$mode & 8#022) != 0)); then
+				unsafe_dir=$d
+				return 1
+			fi
+		fi
+		[ "$d" != / ] || break
+		d=$(dirname -- "$d")
+	done
+	return 0
 }
 
 use_sudo=yes
@@ -131,10 +165,17 @@ esac
 
 occtl_path=$(env_value OCCTL_PATH)
 [ -n "$occtl_path" ] || occtl_path=$DEFAULT_OCCTL
+occtl_socket=$(env_value OCCTL_SOCKET)
 if [ "$use_sudo" = yes ]; then
-	# Only plain absolute paths: sudoers gives meaning to many other characters.
-	[[ $occtl_path =~ ^/[A-Za-z0-9._/+-]+$ ]] ||
+	plain_path "$occtl_path" ||
 		die "OCCTL_PATH '$occtl_path' is not a plain absolute path; not writing a sudo rule"
+	if [ -n "$occtl_socket" ]; then
+		plain_path "$occtl_socket" ||
+			die "OCCTL_SOCKET '$occtl_socket' is not a plain absolute path (letters, digits and . _ / + - only); not writing a sudo rule"
+		unsafe_dir=
+		socket_dirs_safe "$occtl_socket" ||
+			die "OCCTL_SOCKET '$occtl_socket': $unsafe_dir is writable by users other than root; put the socket in a directory only root can write (ocserv.conf occtl-socket-file)"
+	fi
 	command -v visudo >/dev/null ||
 		die "visudo not found: install sudo (apt-get install sudo), or set OCCTL_USE_SUDO=false in $ENV_DEST and run the agent as root"
 fi
@@ -243,10 +284,34 @@ else
 	# sudo ignores files in sudoers.d whose names contain a dot, so a leftover
 	# temporary file can never become an active rule.
 	tmp=$(mktemp "$root$SUDOERS_DEST.XXXXXX")
+	occtl=$occtl_path${occtl_socket:+ -s $occtl_socket}
 	cat >"$tmp" <<EOF
-# Written by ocserv-agent's install.sh. The agent (user $SERVICE_USER) may run
-# occtl as root without a password, and nothing else.
-$SERVICE_USER ALL=(root) NOPASSWD: $occtl_path
+# Written by ocserv-agent's install.sh, and replaced on every run. Re-run
+# install.sh after changing OCCTL_PATH, OCCTL_SOCKET or OCCTL_USE_SUDO in
+# $ENV_DEST. The agent runs "sudo -n OCCTL_PATH [-s OCCTL_SOCKET] ...",
+# and sudo refuses every command line that differs from those below.
+#
+# The agent (user $SERVICE_USER) may run, as root and without a password,
+# exactly the occtl commands it uses and nothing else: not "stop now", not
+# "reload", not another socket, not output without -j.
+#
+# sudo matches the arguments as one string, and "*" there matches any text,
+# spaces included. That cannot reach another occtl command: occtl reads its
+# options (-s, -j) only before the first command word, and hands all the
+# words after "show user", "show id", "disconnect user" or "disconnect id"
+# to that command as its argument.
+#
+# NOEXEC: occtl may not start other programs. On a terminal it pipes its
+# output through a pager (less), whose "!" command would be a root shell.
+# The agent never needs a pager.
+Cmnd_Alias OCSERV_AGENT_OCCTL = \\
+	$occtl -j show status, \\
+	$occtl -j show users, \\
+	$occtl -j show user *, \\
+	$occtl -j show id [1-9]*, \\
+	$occtl disconnect id [1-9]*, \\
+	$occtl disconnect user *
+$SERVICE_USER ALL=(root) NOPASSWD:NOEXEC: OCSERV_AGENT_OCCTL
 EOF
 	chown 0:0 "$tmp"
 	chmod 0440 "$tmp"
@@ -254,7 +319,7 @@ EOF
 		die "the generated sudoers rule does not validate; $SUDOERS_DEST left unchanged"
 	mv -f -- "$tmp" "$root$SUDOERS_DEST"
 	tmp=
-	note "installed $SUDOERS_DEST (occtl: $occtl_path)"
+	note "installed $SUDOERS_DEST (as root: $occtl -j show status|users|user|id, $occtl disconnect id|user)"
 fi
 
 # --- enable the unit ---------------------------------------------------------

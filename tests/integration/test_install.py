@@ -169,7 +169,8 @@ UNSAFE_SOCKETS = [
 def test_install_refuses_unsafe_occtl_socket(tmp_path, value):
     """Refused before anything is changed: no user, no binary, no rule."""
     root = make_root(tmp_path)
-    (root / "etc/ocserv-agent.env").write_text(f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_SOCKET={value}\n")
+    (root / "etc/ocserv-agent.env").write_text(
+        f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_SOCKET={value}\n")
     r = install(root)
     assert r.returncode != 0, r.stdout
     assert "OCCTL_SOCKET" in r.stderr and "not writing a sudo rule" in r.stderr, r.stderr
