@@ -113,10 +113,11 @@ static void set_body(struct http_response *rs, json_t *body, const struct http_r
 	rs->body_len = rs->body ? strlen(rs->body) : 0;
 }
 
+/* Messages may quote the request (jansson's "near '...'"): any bytes. */
 static json_t *error_envelope(const struct http_request *rq, int err, struct api_reply *rp)
 {
-	json_t *env = json_pack("{s:b,s:{s:s,s:s,s:s}}", "ok", 0, "error", "code", err_code(err),
-				"message", rp->message ? rp->message : err_message(err),
+	json_t *env = json_pack("{s:b,s:{s:s,s:o,s:s}}", "ok", 0, "error", "code", err_code(err),
+				"message", api_str(rp->message ? rp->message : err_message(err)),
 				"requestId", rq->id);
 
 	if (env != NULL && rp->body != NULL)
