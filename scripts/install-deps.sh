@@ -10,7 +10,7 @@ pkgs=(
 	libmicrohttpd-dev libgnutls28-dev libjansson-dev libsystemd-dev libcrypt-dev
 	# tests and demo: a real ocserv, real clients, the lab's tools
 	libcmocka-dev python3 python3-pytest python3-yaml curl gnutls-bin
-	ocserv openconnect iproute2 procps sudo
+	ocserv openconnect iproute2 procps sudo less
 )
 
 [ "$(id -u)" = 0 ] || { echo "install-deps.sh: run as root" >&2; exit 1; }
