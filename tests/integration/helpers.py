@@ -1,5 +1,6 @@
 """Assertions on the agent's response envelope, shared by the integration tests."""
 
+import os
 import re
 
 UUID4_RE = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$")
@@ -28,3 +29,17 @@ def assert_ok(resp, status=200):
     body = resp.json()
     assert body["ok"] is True, body
     return body
+
+
+def minimal_root(root):
+    """A directory tree that useradd/groupadd --root and dist/install.sh --root can work in:
+    they lock and edit these files inside the target root."""
+    etc = root / "etc"
+    etc.mkdir(parents=True)
+    (etc / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
+    (etc / "group").write_text("root:x:0:\n")
+    (etc / "shadow").write_text("root:*:19000:0:99999:7:::\n")
+    (etc / "gshadow").write_text("root:*::\n")
+    os.chmod(etc / "shadow", 0o640)
+    os.chmod(etc / "gshadow", 0o640)
+    return root

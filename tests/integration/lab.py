@@ -90,6 +90,15 @@ def pid_state(pid):
     return data[data.rfind(b")") + 2:][:1].decode()
 
 
+def read_log(path):
+    """A log file's text so far ('' when it does not exist yet)."""
+    try:
+        with open(path, errors="replace") as f:
+            return f.read()
+    except OSError:
+        return ""
+
+
 def pid_alive(pid):
     """True if pid exists and is not a zombie."""
     return pid_state(pid) not in (None, "Z", "X")
@@ -364,11 +373,7 @@ class Client:
             wait_until(lambda: not pid_alive(self.pid), 3.0, what=f"openconnect {self.pid} SIGKILL")
 
     def log(self):
-        try:
-            with open(self.log_file, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.log_file)
 
     def __repr__(self):
         return f"<Client {self.user}#{self.index} pid={self.pid} id={self.session_id}>"
@@ -522,11 +527,7 @@ class Lab:
         self.start(timeout)
 
     def server_log(self):
-        try:
-            with open(self.log_file, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.log_file)
 
     # ---- occtl -------------------------------------------------------------------------
     def occtl(self, *args, timeout=10.0, json_output=False):
@@ -785,11 +786,7 @@ class Agent:
         return self.start(timeout)
 
     def log(self):
-        try:
-            with open(self.log_file, errors="replace") as f:
-                return f.read()
-        except OSError:
-            return ""
+        return read_log(self.log_file)
 
     def close(self):
         try:

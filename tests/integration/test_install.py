@@ -11,22 +11,14 @@ import subprocess
 
 import pytest
 
+from helpers import minimal_root
+
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 INSTALL = os.path.join(REPO, "dist", "install.sh")
 
 
 def make_root(tmp_path):
-    root = tmp_path / "root"
-    etc = root / "etc"
-    etc.mkdir(parents=True)
-    # useradd/groupadd --root lock and edit these files inside the target root.
-    (etc / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (etc / "group").write_text("root:x:0:\n")
-    (etc / "shadow").write_text("root:*:19000:0:99999:7:::\n")
-    (etc / "gshadow").write_text("root:*::\n")
-    os.chmod(etc / "shadow", 0o640)
-    os.chmod(etc / "gshadow", 0o640)
-    return root
+    return minimal_root(tmp_path / "root")
 
 
 def install(root, *extra):

@@ -21,7 +21,7 @@ import time
 
 import pytest
 
-from helpers import assert_error, assert_ok
+from helpers import assert_error, assert_ok, minimal_root
 from lab import OCCTL, REPO, Agent, LabError, kill_quiet, pid_alive, wait_until
 
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
@@ -43,13 +43,8 @@ def service_user():
 
 def installer_rule(tmp_path, socket):
     """The sudoers file dist/install.sh writes when the env file sets OCCTL_SOCKET=socket."""
-    root = tmp_path / "install-root"
+    root = minimal_root(tmp_path / "install-root")
     etc = root / "etc"
-    etc.mkdir(parents=True)
-    (etc / "passwd").write_text("root:x:0:0:root:/root:/bin/bash\n")
-    (etc / "group").write_text("root:x:0:\n")
-    (etc / "shadow").write_text("root:*:19000:0:99999:7:::\n")
-    (etc / "gshadow").write_text("root:*::\n")
     (etc / "ocserv-agent.env").write_text(
         f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_PATH={OCCTL}\nOCCTL_SOCKET={socket}\n")
     r = subprocess.run(["bash", INSTALL, "--root", str(root), "--bin", "/bin/true"],
