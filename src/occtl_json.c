@@ -2,6 +2,8 @@
 
 #include "utf8.h"
 
+#include <ctype.h>
+#include <errno.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -85,4 +87,20 @@ char *occtl_json_recover_utf8(const char *s)
 keep:
 	free(bytes);
 	return strdup(s);
+}
+
+int64_t occtl_json_uint_text(const char *s)
+{
+	char *end;
+	long long n;
+
+	while (*s == ' ')
+		s++;
+	if (!isdigit((unsigned char)*s))
+		return -1;
+	errno = 0;
+	n = strtoll(s, &end, 10);
+	while (*end == ' ')
+		end++;
+	return errno == 0 && *end == '\0' ? n : -1;
 }

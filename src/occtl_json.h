@@ -7,10 +7,16 @@
 
 #include <jansson.h>
 #include <stddef.h>
+#include <stdint.h>
 
 /* Parse len bytes of occtl output. Returns a new reference, or NULL with a
  * reason (line/column) in errbuf. */
 json_t *occtl_json_load(const char *buf, size_t len, char *errbuf, size_t errlen);
+
+/* occtl prints many numbers as text ("MTU": "1434", "RX": "0"): the value
+ * of such a string, spaces around it allowed, or -1 when it is not a
+ * non-negative decimal integer that fits int64. */
+int64_t occtl_json_uint_text(const char *s);
 
 /* occtl prints each byte ≥ 0x80 of a string as \u00XX. When every code point
  * of the UTF-8 string s is below U+0100 and, taken as bytes, they form valid

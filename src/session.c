@@ -1,7 +1,5 @@
 #include "session.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
@@ -66,23 +64,6 @@ static const struct field *field_find(const char *key, size_t len)
 		if (fields[i].key_len == len && memcmp(fields[i].key, key, len) == 0)
 			return &fields[i];
 	return NULL;
-}
-
-/* A non-negative integer from a number or a numeric string ("1434"). */
-static int64_t int_from_text(const char *s)
-{
-	char *end;
-	long long n;
-
-	while (*s == ' ')
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return SESSION_ABSENT;
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	while (*end == ' ')
-		end++;
-	return errno == 0 && *end == '\0' ? n : SESSION_ABSENT;
 }
 
 static int set_str(char **dst, const char *s, enum fkind kind)
@@ -155,7 +136,7 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 		break;
 	case F_INT:
 		*num = tok == JT_INTEGER && lx->num >= 0 ? lx->num
-		       : tok == JT_STRING		 ? int_from_text(lx->str)
+		       : tok == JT_STRING		 ? occtl_json_uint_text(lx->str)
 							 : SESSION_ABSENT;
 		break;
 	case F_INTERVAL:
@@ -169,7 +150,7 @@ static int read_field(struct session *s, const struct field *f, struct json_lex 
 	return 0;
 }
 
-void session_clear(struct session *s)
+static void session_clear(struct session *s)
 {
 	char **strs[] = {&s->username,	      &s->groupname,  &s->state,      &s->vhost,
 			 &s->device,	      &s->client_ip,  &s->vpn_ipv4,   &s->vpn_ipv6,
@@ -194,7 +175,6 @@ static void session_init(struct session *s)
  * ≤1.3.0 leaves trailing ones). */
 static int read_session(struct session *s, struct json_lex *lx, int64_t now)
 {
-	char key[64];
 	enum json_tok tok;
 	int r;
 
@@ -204,14 +184,11 @@ static int read_session(struct session *s, struct json_lex *lx, int64_t now)
 			continue;
 		if (tok != JT_STRING)
 			return ERR_OCCTL_BAD_JSON;
-		/* A key longer than any we know matches nothing. */
-		bool known_len = lx->str_len < sizeof(key);
-		size_t klen = known_len ? lx->str_len : 0;
-		memcpy(key, lx->str, klen);
+		/* Before the next token overwrites the key in the lexer. */
+		const struct field *f = field_find(lx->str, lx->str_len);
 		if (json_lex_next(lx) != JT_COLON)
 			return ERR_OCCTL_BAD_JSON;
 		tok = json_lex_next(lx);
-		const struct field *f = known_len ? field_find(key, klen) : NULL;
 		if (f != NULL)
 			r = read_field(s, f, lx, tok);
 		else
@@ -304,17 +281,30 @@ bool session_is_authenticated(const struct session *s)
 	return true;
 }
 
-void session_list_keep_authenticated(struct session_list *l)
+/* Keep authenticated sessions, of username only when it is not NULL. */
+static void keep(struct session_list *l, const char *username)
 {
 	size_t kept = 0;
 
 	for (size_t i = 0; i < l->n; i++) {
-		if (session_is_authenticated(&l->v[i]))
+		const struct session *s = &l->v[i];
+		if (session_is_authenticated(s) &&
+		    (username == NULL || strcmp(s->username, username) == 0))
 			l->v[kept++] = l->v[i];
 		else
 			session_clear(&l->v[i]);
 	}
 	l->n = kept;
+}
+
+void session_list_keep_authenticated(struct session_list *l)
+{
+	keep(l, NULL);
+}
+
+void session_list_keep_user(struct session_list *l, const char *username)
+{
+	keep(l, username);
 }
 
 void session_list_free(struct session_list *l)

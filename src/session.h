@@ -59,10 +59,11 @@ int session_list_parse_occtl(const char *text, size_t len, int64_t now, struct s
  * and is not in a pre-authentication state. */
 bool session_is_authenticated(const struct session *s);
 
-/* Free the members of one session (the struct itself is not freed). */
-void session_clear(struct session *s);
-
 /* Drop (and free) the sessions that are not authenticated, keeping order. */
 void session_list_keep_authenticated(struct session_list *l);
+
+/* The same, and drop the sessions of any user but username (compared
+ * exactly: occtl matches names after its own parsing of its command line). */
+void session_list_keep_user(struct session_list *l, const char *username);
 
 void session_list_free(struct session_list *l);

@@ -1,7 +1,6 @@
 #include "sessions.h"
 
 #include <stdlib.h>
-#include <string.h>
 
 static int empty_list(struct session_list **ret, struct err_info *ei)
 {
@@ -29,22 +28,6 @@ int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info 
 	return r;
 }
 
-/* Keep only the sessions of exactly this user: occtl matches names after
- * its own parsing of the command line, and we act on what we asked for. */
-static void keep_user(struct session_list *l, const char *username)
-{
-	size_t kept = 0;
-
-	session_list_keep_authenticated(l);
-	for (size_t i = 0; i < l->n; i++) {
-		if (strcmp(l->v[i].username, username) == 0)
-			l->v[kept++] = l->v[i];
-		else
-			session_clear(&l->v[i]);
-	}
-	l->n = kept;
-}
-
 int sessions_find(struct ocserv *oc, const struct session_selector *sel, struct session_list **ret,
 		  struct err_info *ei)
 {
@@ -62,7 +45,7 @@ int sessions_find(struct ocserv *oc, const struct session_selector *sel, struct 
 	if (sel->id > 0)
 		session_list_keep_authenticated(*ret);
 	else
-		keep_user(*ret, sel->username);
+		session_list_keep_user(*ret, sel->username);
 	return (*ret)->n > 1 ? ERR_MULTIPLE_SESSIONS : 0;
 }
 
@@ -86,7 +69,7 @@ int sessions_disconnect_all(struct ocserv *oc, const char *username, struct sess
 
 	if (r < 0)
 		return r;
-	keep_user(*ret, username);
+	session_list_keep_user(*ret, username);
 	if ((*ret)->n == 0)
 		return 0;
 	r = ocserv_disconnect_user(oc, username, ei);

@@ -1,9 +1,8 @@
 #include "status.h"
 
-#include <ctype.h>
-#include <errno.h>
 #include <stdlib.h>
 
+#include "occtl_json.h"
 #include "timefmt.h"
 
 enum skind { ST_STR, ST_NUM, ST_EPOCH };
@@ -41,22 +40,12 @@ static const struct {
 /* A number, or a string that is one ("1434"); NULL otherwise. */
 static json_t *number(const json_t *v)
 {
-	const char *s;
-	char *end;
-	long long n;
+	int64_t n;
 
 	if (json_is_integer(v))
 		return json_integer(json_integer_value(v));
-	if (!json_is_string(v))
-		return json_null();
-	s = json_string_value(v);
-	while (*s == ' ')
-		s++;
-	if (!isdigit((unsigned char)*s))
-		return json_null();
-	errno = 0;
-	n = strtoll(s, &end, 10);
-	return errno == 0 && *end == '\0' ? json_integer(n) : json_null();
+	n = json_is_string(v) ? occtl_json_uint_text(json_string_value(v)) : -1;
+	return n >= 0 ? json_integer(n) : json_null();
 }
 
 /* ISO-8601 text of a positive epoch, or null (absent, or out of range). */
