@@ -8,13 +8,9 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "strv.h"
 
 #define SESSION_ABSENT INT64_C(-1)
-
-struct strv {
-	char **v;
-	size_t n;
-};
 
 struct session {
 	int64_t id; /* occtl's ID: the worker's pid */
@@ -39,6 +35,13 @@ struct session {
 	char *tls_cipher, *dtls_cipher;
 	int64_t mtu;
 	struct strv dns, routes;
+	/* The session's configuration, as every session listing prints it. */
+	struct strv no_routes, iroutes, nbns, split_dns_domains;
+	struct strv restricted_to_ports; /* occtl's text per entry, e.g. "tcp(443)" */
+	int restricted_to_routes;	 /* 0, 1, or -1 when absent */
+	int64_t keepalive, dpd;		 /* seconds */
+	char *hostname;
+	int64_t raw_session_started_at; /* epoch seconds (ocserv ≥ 1.4.1) */
 };
 
 struct session_list {
@@ -49,7 +52,8 @@ struct session_list {
 /* Read occtl's `-j show users|user|id` output (len bytes of text), in
  * occtl's order, without building a JSON tree: this runs on every poll and
  * scales with the number of users. Tolerates what occtl gets wrong (see
- * occtl_json.h). now is the current epoch time, used for since_seconds.
+ * occtl_records.h). now is the current epoch time, used for since_seconds.
+ * Every entry must have an ID > 0; "[ ]" (nothing matched) is an empty list.
  * Returns ERR_OCCTL_BAD_JSON (detail in ei) when the text is not such a list,
  * ERR_NOMEM; on success the caller frees *ret with session_list_free(). */
 int session_list_parse_occtl(const char *text, size_t len, int64_t now, struct session_list **ret,

@@ -3,6 +3,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 char *timefmt_iso8601(const struct timespec *ts, char *buf, size_t len)
 {
@@ -73,6 +74,47 @@ int64_t timefmt_parse_interval(const char *s)
 	if (b < 0 || b >= 60 || p[0] != unit || p[1] != '\0')
 		return -1;
 	return total + (unit == 's' ? b : b * 60);
+}
+
+/* The n-digit decimal number at s, or -1. */
+static int fixed_digits(const char *s, int n)
+{
+	int v = 0;
+
+	for (int i = 0; i < n; i++) {
+		if (!isdigit((unsigned char)s[i]))
+			return -1;
+		v = v * 10 + (s[i] - '0');
+	}
+	return v;
+}
+
+int64_t timefmt_parse_localtime(const char *s)
+{
+	struct tm tm = {.tm_isdst = -1};
+	int year, mon, mday;
+	time_t t;
+
+	if (s == NULL || strnlen(s, 17) != 16 || s[4] != '-' || s[7] != '-' || s[10] != ' ' ||
+	    s[13] != ':')
+		return -1;
+	year = fixed_digits(s, 4);
+	mon = fixed_digits(s + 5, 2);
+	mday = fixed_digits(s + 8, 2);
+	tm.tm_hour = fixed_digits(s + 11, 2);
+	tm.tm_min = fixed_digits(s + 14, 2);
+	if (year < 1970 || mon < 1 || mon > 12 || mday < 1 || mday > 31 || tm.tm_hour < 0 ||
+	    tm.tm_hour > 23 || tm.tm_min < 0 || tm.tm_min > 59)
+		return -1;
+	tm.tm_year = year - 1900;
+	tm.tm_mon = mon - 1;
+	tm.tm_mday = mday;
+	t = mktime(&tm);
+	/* mktime() normalises 31 April to 1 May: such a day does not exist.
+	 * (A shifted hour is the daylight saving gap, which it resolves.) */
+	if (t < 0 || tm.tm_mday != mday || tm.tm_mon != mon - 1)
+		return -1;
+	return (int64_t)t;
 }
 
 int64_t timefmt_mono_ms(void)

@@ -10,9 +10,10 @@
 #include "session.h"
 #include "unit.h"
 
-#define ROUTE_STAFF "192.168.50.0/255.255.255.0"
-#define DNS_STAFF   "192.168.50.53"
-#define NOW_OFFSET  100 /* "now" used in the tests: raw_connected_at + this */
+#define ROUTE_STAFF  "192.168.50.0/255.255.255.0"
+#define DNS_STAFF    "192.168.50.53"
+#define IROUTE_ALICE "192.168.200.0/255.255.255.0"
+#define NOW_OFFSET   100 /* "now" used in the tests: raw_connected_at + this */
 
 /* What the manifest and the captured files say about each version. */
 static const struct expect {
@@ -24,6 +25,7 @@ static const struct expect {
 	const char *avg_suffix;
 	const char *session[3];
 	const char *ua;
+	int64_t raw_session_started; /* -1 before 1.4.1 */
 } expects[] = {
 	{"1.1.6",
 	 {9485, 9474, 9461},
@@ -32,7 +34,8 @@ static const struct expect {
 	 1,
 	 "bytes/sec",
 	 {"YQlBT4", "9raYjH", "LpurJh"},
-	 "Open AnyConnect VPN Agent v9.01-3"},
+	 "Open AnyConnect VPN Agent v9.01-3",
+	 -1},
 	{"1.3.0",
 	 {9762, 9751, 9738},
 	 {276, 352, 200},
@@ -40,7 +43,8 @@ static const struct expect {
 	 2,
 	 "bytes/s",
 	 {"ayVi7a", "G6+MDf", "zyH2sy"},
-	 "Open AnyConnect VPN Agent v9.12-3+deb13u2"},
+	 "Open AnyConnect VPN Agent v9.12-3+deb13u2",
+	 -1},
 	{"1.5.0",
 	 {10046, 10035, 10022},
 	 {352, 276, 352},
@@ -48,7 +52,8 @@ static const struct expect {
 	 1,
 	 "bytes/s",
 	 {"CLcgrH", "914kfJ", "xHWC9s"},
-	 "AnyConnect-compatible OpenConnect VPN Agent v9.21-5"},
+	 "AnyConnect-compatible OpenConnect VPN Agent v9.21-5",
+	 1795291959},
 };
 
 static int64_t now_for(const struct expect *e)
@@ -115,6 +120,16 @@ static void check_common(const struct session *s, const struct expect *e)
 	assert_string_equal(s->dtls_cipher, "(DTLS1.2)-(PSK)-(AES-256-GCM)");
 	assert_non_null(s->full_session);
 	assert_int_equal(strncmp(s->full_session, s->session_id, 6), 0);
+	/* What every listing prints of the session's configuration. */
+	assert_int_equal(s->dpd, 90);
+	assert_int_equal(s->keepalive, 32400);
+	assert_string_equal(s->hostname, "vm");
+	assert_int_equal(s->raw_session_started_at, e->raw_session_started);
+	assert_strv(&s->nbns, 0, NULL);
+	assert_strv(&s->split_dns_domains, 0, NULL);
+	assert_strv(&s->no_routes, 0, NULL);
+	assert_int_equal(s->restricted_to_routes, 0); /* "False" */
+	assert_strv(&s->restricted_to_ports, 0, NULL);
 }
 
 static void check_bob(const struct session *s, const struct expect *e, size_t i)
@@ -130,6 +145,7 @@ static void check_bob(const struct session *s, const struct expect *e, size_t i)
 	assert_string_equal(s->session_id, e->session[i]);
 	assert_strv(&s->routes, 1, ROUTE_STAFF);
 	assert_strv(&s->dns, 1, DNS_STAFF);
+	assert_strv(&s->iroutes, 0, NULL);
 	check_common(s, e);
 }
 
@@ -145,6 +161,7 @@ static void check_alice(const struct session *s, const struct expect *e)
 	/* "Routes": [] then "Routes": "defaultroute": the last one wins. */
 	assert_strv(&s->routes, 1, "defaultroute");
 	assert_strv(&s->dns, 0, NULL);
+	assert_strv(&s->iroutes, 1, IROUTE_ALICE); /* her per-user file */
 	check_common(s, e);
 }
 
@@ -458,6 +475,96 @@ static void test_lexical_error_in_value(void **state)
 				 ERR_OCCTL_BAD_JSON);
 }
 
+/* The session configuration `show id` (and every listing) prints. */
+static void test_session_config(void **state)
+{
+	struct session_list *l;
+	const struct session *s;
+
+	(void)state;
+	l = list_from_text(
+		"[{\"ID\": 5, \"DNS\":\t[\"10.0.0.53\", \"10.0.1.53\"],"
+		" \"NBNS\":\t[\"10.0.0.137\"], \"Split-DNS-Domains\":\t[\"corp.test\"],"
+		" \"Routes\":\t[\"10.1.0.0/255.255.0.0\"], \"No-routes\":\t[\"10.1.2.0/24\"],"
+		" \"iRoutes\":\t[\"10.9.0.0/255.255.0.0\"],"
+		" \"Restricted to routes\":  \"True\","
+		" \"Restricted to ports\":\t[\"tcp(443)\", \"!udp()\", \"icmp()\"],"
+		" \"DPD\":  \"60\", \"KeepAlive\":  \"300\", \"Hostname\":  \"laptop\","
+		" \"raw_session_started_at\":  1795291000, \"Session started at\": \"x\"}]",
+		0, 0);
+	s = &l->v[0];
+	assert_strv(&s->dns, 2, "10.0.0.53");
+	assert_string_equal(s->dns.v[1], "10.0.1.53");
+	assert_strv(&s->nbns, 1, "10.0.0.137");
+	assert_strv(&s->split_dns_domains, 1, "corp.test");
+	assert_strv(&s->routes, 1, "10.1.0.0/255.255.0.0");
+	assert_strv(&s->no_routes, 1, "10.1.2.0/24");
+	assert_strv(&s->iroutes, 1, "10.9.0.0/255.255.0.0");
+	assert_int_equal(s->restricted_to_routes, 1);
+	assert_strv(&s->restricted_to_ports, 3, "tcp(443)");
+	assert_string_equal(s->restricted_to_ports.v[1], "!udp()");
+	assert_string_equal(s->restricted_to_ports.v[2], "icmp()");
+	assert_int_equal(s->dpd, 60);
+	assert_int_equal(s->keepalive, 300);
+	assert_string_equal(s->hostname, "laptop");
+	assert_int_equal(s->raw_session_started_at, 1795291000);
+	session_list_free(l);
+
+	/* Absent, or not what occtl prints: absent. */
+	l = list_from_text("[{\"ID\": 6}, {\"ID\": 7, \"Restricted to routes\": \"maybe\","
+			   " \"DPD\": \"x\", \"KeepAlive\": -3, \"Hostname\": \"(invalid)\","
+			   " \"Restricted to ports\": {\"tcp\": 443}, \"NBNS\": 5,"
+			   " \"raw_session_started_at\": \"soon\"}]",
+			   0, 0);
+	for (size_t i = 0; i < 2; i++) {
+		s = &l->v[i];
+		assert_int_equal(s->restricted_to_routes, -1);
+		assert_int_equal(s->dpd, SESSION_ABSENT);
+		assert_int_equal(s->keepalive, SESSION_ABSENT);
+		assert_int_equal(s->raw_session_started_at, SESSION_ABSENT);
+		assert_null(s->hostname);
+		assert_int_equal(s->restricted_to_ports.n, 0);
+		assert_int_equal(s->nbns.n, 0);
+		assert_int_equal(s->no_routes.n, 0);
+	}
+	session_list_free(l);
+
+	/* "False", and a lone string where a list belongs; the last key wins. */
+	l = list_from_text("[{\"ID\": 8, \"Restricted to routes\": \"True\","
+			   " \"Restricted to routes\": \"False\", \"No-routes\": \"10.0.0.0/8\","
+			   " \"iRoutes\": [\"a\"], \"iRoutes\": []}]",
+			   0, 0);
+	assert_int_equal(l->v[0].restricted_to_routes, 0);
+	assert_strv(&l->v[0].no_routes, 1, "10.0.0.0/8");
+	assert_int_equal(l->v[0].iroutes.n, 0);
+	session_list_free(l);
+}
+
+/* Every prefix of a captured listing that stops before its closing ']' is
+ * an error, and frees what it had read (the ASan build checks). */
+static void test_truncated_fixtures(void **state)
+{
+	static const char *names[] = {"j-show-users", "j-show-user-bob", "j-show-id-ID"};
+
+	(void)state;
+	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
+		for (size_t f = 0; f < sizeof(names) / sizeof(names[0]); f++) {
+			size_t len;
+			char *buf = unit_read_fixture(unit_versions[v], names[f], &len);
+			const char *end = strrchr(buf, ']');
+			assert_non_null(end);
+			for (size_t cut = 0; cut < (size_t)(end - buf); cut++) {
+				struct err_info ei = {{0}};
+				struct session_list *l = NULL;
+				assert_int_equal(session_list_parse_occtl(buf, cut, 0, &l, &ei),
+						 ERR_OCCTL_BAD_JSON);
+				assert_null(l);
+			}
+			free(buf);
+		}
+	}
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -473,6 +580,8 @@ int main(void)
 		cmocka_unit_test(test_keep_authenticated),
 		cmocka_unit_test(test_bad_shapes),
 		cmocka_unit_test(test_mangled_utf8),
+		cmocka_unit_test(test_session_config),
+		cmocka_unit_test(test_truncated_fixtures),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -3,6 +3,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <cmocka.h>
@@ -168,6 +169,78 @@ static void test_epoch_out_of_range(void **state)
 	assert_string_equal(buf, "9999-12-31T23:59:59.000Z");
 }
 
+/* Set the process's time zone (a POSIX rule: no tzdata needed). */
+static void set_tz(const char *tz)
+{
+	setenv("TZ", tz, 1);
+	tzset();
+}
+
+#define TZ_BERLIN "CET-1CEST,M3.5.0,M10.5.0/3"
+
+static void test_parse_localtime(void **state)
+{
+	static const struct {
+		const char *tz, *text;
+		int64_t epoch;
+	} cases[] = {
+		/* What occtl prints ("%Y-%m-%d %H:%M" of localtime()). */
+		{"UTC", "2026-11-21 20:12", 1795291920},
+		{"UTC", "2024-02-29 23:59", 1709251140},
+		{"UTC", "1970-01-01 00:00", 0},
+		{"UTC", "9999-12-31 23:59", INT64_C(253402300740)},
+		{TZ_BERLIN, "2026-11-21 20:12", 1795291920 - 3600}, /* CET */
+		{TZ_BERLIN, "2026-07-01 12:00", 1782900000},	    /* CEST */
+		{TZ_BERLIN, "1970-01-01 01:00", 0},
+		/* Not such a time. */
+		{"UTC", "2026-11-21 20:12:00", -1},
+		{"UTC", "2026-11-21 20:1", -1},
+		{"UTC", "2026-11-21T20:12", -1},
+		{"UTC", "2026/11/21 20:12", -1},
+		{"UTC", " 2026-11-21 20:12", -1},
+		{"UTC", "2026-11-21  20:12", -1},
+		{"UTC", "2026-13-01 00:00", -1},
+		{"UTC", "2026-00-01 00:00", -1},
+		{"UTC", "2026-04-31 00:00", -1}, /* no such day */
+		{"UTC", "2026-02-29 00:00", -1},
+		{"UTC", "2026-11-00 00:00", -1},
+		{"UTC", "2026-11-21 24:00", -1},
+		{"UTC", "2026-11-21 23:60", -1},
+		{"UTC", "1969-12-31 23:59", -1},
+		{TZ_BERLIN, "1970-01-01 00:59", -1}, /* before the epoch */
+		{"UTC", "+026-11-21 20:12", -1},
+		{"UTC", "2026-1a-21 20:12", -1},
+		{"UTC", "", -1},
+		{"UTC", "?", -1},
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		set_tz(cases[i].tz);
+		int64_t got = timefmt_parse_localtime(cases[i].text);
+		if (got != cases[i].epoch)
+			fail_msg("'%s' in %s: got %lld, want %lld", cases[i].text, cases[i].tz,
+				 (long long)got, (long long)cases[i].epoch);
+	}
+	assert_int_equal(timefmt_parse_localtime(NULL), -1);
+	set_tz("UTC");
+}
+
+/* Daylight saving time: the skipped hour is resolved by mktime() (occtl
+ * never prints one), the repeated hour is one of its two instants. */
+static void test_parse_localtime_dst(void **state)
+{
+	int64_t t;
+
+	(void)state;
+	set_tz(TZ_BERLIN);
+	t = timefmt_parse_localtime("2026-03-29 02:30");
+	assert_true(t == 1774744200 + 3600 || t == 1774744200);
+	t = timefmt_parse_localtime("2026-10-25 02:30");
+	assert_true(t == 1792891800 || t == 1792891800 - 3600);
+	set_tz("UTC");
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -177,6 +250,8 @@ int main(void)
 		cmocka_unit_test(test_epoch_iso8601),
 		cmocka_unit_test(test_iso8601_millis),
 		cmocka_unit_test(test_now),
+		cmocka_unit_test(test_parse_localtime),
+		cmocka_unit_test(test_parse_localtime_dst),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

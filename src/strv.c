@@ -1,0 +1,38 @@
+#include "strv.h"
+
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "err.h"
+
+int strv_take(struct strv *sv, char *s)
+{
+	char **v;
+
+	if (s == NULL || sv->n >= SIZE_MAX / sizeof(char *) - 1)
+		goto nomem;
+	v = realloc(sv->v, (sv->n + 1) * sizeof(char *));
+	if (v == NULL)
+		goto nomem;
+	sv->v = v;
+	sv->v[sv->n++] = s;
+	return 0;
+nomem:
+	free(s);
+	return ERR_NOMEM;
+}
+
+int strv_add(struct strv *sv, const char *s)
+{
+	return strv_take(sv, strdup(s));
+}
+
+void strv_free(struct strv *sv)
+{
+	for (size_t i = 0; i < sv->n; i++)
+		free(sv->v[i]);
+	free(sv->v);
+	sv->v = NULL;
+	sv->n = 0;
+}
