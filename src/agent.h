@@ -5,7 +5,9 @@
 
 #include "config.h"
 #include "instance.h"
+#include "hook_server.h"
 #include "ocserv.h"
+#include "terminate.h"
 
 #define AGENT_NAME		"ocserv-agent"
 #define AGENT_API_VERSION	"v1"
@@ -18,4 +20,6 @@ struct agent {
 	bool instance_persisted;
 	char started_at[32]; /* ISO-8601 UTC */
 	char hostname[256];
+	struct terminate_env terminate; /* oc, the revocation store and how to reach ocserv.conf */
+	struct hook_server *hooks;	/* NULL when the hook socket could not be opened */
 };

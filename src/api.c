@@ -7,11 +7,17 @@
 
 #include "auth.h"
 #include "log.h"
+#include "uri.h"
 #include "utf8.h"
 
 static const struct api_route *const routes[] = {
-	&api_route_health,     &api_route_status,	  &api_route_sessions, &api_route_session,
-	&api_route_disconnect, &api_route_disconnect_all, &api_route_radius,
+	&api_route_health,    &api_route_status,	 &api_route_sessions,
+	&api_route_session,   &api_route_disconnect,	 &api_route_disconnect_all,
+	&api_route_radius,    &api_route_user,		 &api_route_session_by_id,
+	&api_route_terminate, &api_route_cookies,	 &api_route_cookie,
+	&api_route_iroutes,   &api_route_bans,		 &api_route_ban_points,
+	&api_route_unban,     &api_route_reload,	 &api_route_capabilities,
+	&api_route_service,   &api_route_service_action,
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -71,23 +77,74 @@ int api_body_object(const struct http_request *rq, json_t **ret, struct api_repl
 	return 0;
 }
 
-/* Find the route for rq. Returns it, or NULL with *err set to
- * ERR_NOT_FOUND or ERR_METHOD_NOT_ALLOWED (and *allow to the path's methods). */
-static const struct api_route *route_find(const struct http_request *rq, int *err,
-					  const char **allow)
+/* Match one route path against the request path segment by segment: a
+ * "{}" segment matches any non-empty segment, which is percent-decoded into
+ * params. Returns true on a match; *bad is set when a parameter decodes to
+ * text with a NUL byte. */
+static bool path_match(const char *pattern, const char *path, struct api_params *params, bool *bad)
 {
+	params->n = 0;
+	while (*pattern != '\0' && *path != '\0') {
+		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
+
+		if (pl == 2 && strncmp(pattern, "{}", 2) == 0) {
+			if (sl == 0 || sl >= API_MAX_PARAM || params->n == API_MAX_PARAMS)
+				return false;
+			char *v = params->v[params->n++];
+			memcpy(v, path, sl);
+			v[sl] = '\0';
+			if (uri_pct_decode(v) != strlen(v))
+				*bad = true;
+		} else if (pl != sl || strncmp(pattern, path, pl) != 0) {
+			return false;
+		}
+		pattern += pl;
+		path += sl;
+		if ((*pattern == '/') != (*path == '/'))
+			return false;
+		if (*pattern == '/') {
+			pattern++;
+			path++;
+		}
+	}
+	return *pattern == '\0' && *path == '\0';
+}
+
+/* Find the route for rq. Returns it (params filled), or NULL with *err set
+ * to ERR_NOT_FOUND, ERR_BAD_REQUEST (a parameter held a NUL byte) or
+ * ERR_METHOD_NOT_ALLOWED (and allow to the methods the path has). */
+static const struct api_route *route_find(const struct http_request *rq, struct api_params *params,
+					  int *err, char *allow, size_t allow_len)
+{
+	const struct api_route *found = NULL;
+	bool matched = false, bad = false;
+
+	allow[0] = '\0';
 	for (size_t i = 0; i < N_ROUTES; i++) {
-		if (strcmp(routes[i]->path, rq->path) != 0)
+		struct api_params p;
+		bool b = false;
+
+		if (!path_match(routes[i]->path, rq->path, &p, &b))
 			continue;
-		if (strcmp(routes[i]->method, rq->method) == 0)
-			return routes[i];
-		/* One method per path in v1. */
-		*allow = routes[i]->method;
-		*err = ERR_METHOD_NOT_ALLOWED;
+		matched = true;
+		if (found == NULL && strcmp(routes[i]->method, rq->method) == 0) {
+			found = routes[i];
+			*params = p;
+			bad = b;
+		}
+		size_t o = strlen(allow);
+		snprintf(allow + o, allow_len - o, "%s%s", o ? ", " : "", routes[i]->method);
+	}
+	if (found == NULL) {
+		*err = matched ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND;
 		return NULL;
 	}
-	*err = ERR_NOT_FOUND;
-	return NULL;
+	allow[0] = '\0';
+	if (bad) {
+		*err = ERR_BAD_REQUEST;
+		return NULL;
+	}
+	return found;
 }
 
 /* Render body; when that fails (allocation), answer 500 with an envelope
@@ -129,6 +186,7 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 {
 	struct agent *ag = app;
 	struct api_reply rp = {0};
+	struct api_params params = {0};
 	const struct api_route *route = NULL;
 	int r;
 
@@ -143,8 +201,10 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 		r = api_fail(&rp, ERR_BAD_REQUEST,
 			     "query arguments must not contain NUL bytes (at most %d arguments)",
 			     HTTP_MAX_QUERY_ARGS);
-	else if ((route = route_find(rq, &r, &rs->allow)) != NULL)
-		r = route->handler(ag, rq, &rp);
+	else if ((route = route_find(rq, &params, &r, rs->allow, sizeof(rs->allow))) != NULL)
+		r = route->handler(ag, rq, &params, &rp);
+	else if (r == ERR_BAD_REQUEST)
+		api_fail(&rp, r, "path parameters must not contain NUL bytes");
 
 	rs->status = err_http_status(r);
 	if (r == 0 && rp.text != NULL) {

@@ -30,8 +30,20 @@ struct api_reply {
 	struct err_info ei;
 };
 
-typedef int api_handler_fn(struct agent *ag, const struct http_request *rq, struct api_reply *rp);
+#define API_MAX_PARAMS 2
+#define API_MAX_PARAM  256 /* bytes of one path segment, encoded, with its NUL */
 
+/* The path parameters of a request, percent-decoded, in path order. */
+struct api_params {
+	char v[API_MAX_PARAMS][API_MAX_PARAM];
+	size_t n;
+};
+
+typedef int api_handler_fn(struct agent *ag, const struct http_request *rq,
+			   const struct api_params *params, struct api_reply *rp);
+
+/* A path segment "{}" is a parameter: any non-empty segment shorter than
+ * API_MAX_PARAM bytes. Several routes may share a path with other methods. */
 struct api_route {
 	const char *method;
 	const char *path;
@@ -39,7 +51,10 @@ struct api_route {
 };
 
 extern const struct api_route api_route_health, api_route_status, api_route_sessions,
-	api_route_session, api_route_disconnect, api_route_disconnect_all, api_route_radius;
+	api_route_session, api_route_disconnect, api_route_disconnect_all, api_route_radius,
+	api_route_user, api_route_session_by_id, api_route_terminate, api_route_cookies,
+	api_route_cookie, api_route_iroutes, api_route_bans, api_route_ban_points, api_route_unban,
+	api_route_reload, api_route_capabilities, api_route_service, api_route_service_action;
 
 /* The http_handler_fn of the agent; app is a struct agent. */
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs);

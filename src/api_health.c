@@ -1,9 +1,16 @@
 /* GET /ocserv/health: the agent's identity and ocserv's readiness. Never an
- * error because of ocserv: a failed readiness check is reported inside. */
+ * error because of ocserv: a failed readiness check is reported inside.
+ *
+ * ?tier=2 adds the local checks of health_checks.h and ?tier=3 the
+ * end-to-end login; both add `tier`, `healthy` and `checks` to the tier-1
+ * body, which stays exactly what it was without the parameter (or with
+ * tier=1) so existing clients see no change. */
 #include <string.h>
+#include <time.h>
 
 #include "api.h"
 #include "build_config.h"
+#include "health_checks.h"
 #include "log.h"
 
 static unsigned readiness_timeout(const struct agent *ag)
@@ -13,7 +20,11 @@ static unsigned readiness_timeout(const struct agent *ag)
 	return t < AGENT_HEALTH_TIMEOUT_MS ? t : AGENT_HEALTH_TIMEOUT_MS;
 }
 
-static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
+/* The tier-1 readiness object. The status itself goes to *ret_status (NULL
+ * on failure) and the result of the call to *ret_err, for the tier-2
+ * process check: one occtl run serves both. */
+static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq,
+				json_t **ret_status, int *ret_err)
 {
 	struct err_info ei = {{0}};
 	json_t *st = NULL;
@@ -21,32 +32,82 @@ static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
 	int r = ocserv_status(ag->oc, readiness_timeout(ag), &st, &ei);
 	const char *state = r == 0 ? json_string_value(json_object_get(st, "status")) : NULL;
 
-	if (r == 0 && state != NULL && strcmp(state, "online") == 0) {
-		json_decref(st);
+	*ret_status = r == 0 ? st : NULL;
+	*ret_err = r;
+	if (r == 0 && state != NULL && strcmp(state, "online") == 0)
 		return json_pack("{s:b}", "ok", 1);
-	}
 	if (r == 0) {
 		snprintf(msg, sizeof(msg), "ocserv reports status '%.100s'", state ? state : "?");
 		r = ERR_OCCTL_FAILED;
 	} else {
 		snprintf(msg, sizeof(msg), "%s", err_message(r));
 	}
-	json_decref(st);
 	log_msg(LOG_WARNING, rq->id, "health ocserv_ok=0 code=%s detail=\"%s\"", err_code(r),
 		ei.detail);
 	return json_pack("{s:b,s:s,s:s}", "ok", 0, "errorCode", err_code(r), "errorMessage", msg);
 }
 
-static int handle_health(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+/* tier: absent is 1; only the exact texts 1, 2 and 3 are accepted. */
+static int parse_tier(const struct http_request *rq, int *tier, struct api_reply *rp)
 {
-	rp->body = json_pack("{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b},s:o,s:{s:b,s:b,s:b,s:b}}", "ok",
-			     1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
-			     AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname",
-			     ag->hostname, "startedAt", ag->started_at, "persistedInstanceId",
-			     ag->instance_persisted, "ocserv", ocserv_readiness(ag, rq),
-			     "capabilities", "listSessions", 1, "disconnectSession", 1,
-			     "disconnectAllForUser", 1, "refreshSession", 1);
+	const char *t = http_request_query(rq, "tier");
+
+	if (t == NULL) {
+		*tier = 1;
+		return 0;
+	}
+	if (strlen(t) != 1 || t[0] < '1' || t[0] > '3')
+		return api_fail(rp, ERR_BAD_REQUEST, "tier must be 1, 2 or 3");
+	*tier = t[0] - '0';
 	return 0;
+}
+
+/* Add tier, healthy and checks to the tier-1 body. */
+static int add_checks(struct agent *ag, const struct http_request *rq, int tier,
+		      const json_t *status, int status_err, json_t *body)
+{
+	const struct health_input in = {.cfg = ag->cfg,
+					.proc = "/proc",
+					.request_id = rq->id,
+					.now = time(NULL),
+					.status = status,
+					.status_err = status_err};
+	bool all_ok = false;
+	json_t *checks = health_run(&in, tier, &all_ok);
+	bool ready = json_is_true(json_object_get(json_object_get(body, "ocserv"), "ok"));
+
+	if (checks == NULL)
+		return ERR_NOMEM;
+	if (json_object_set_new(body, "tier", json_integer(tier)) < 0 ||
+	    json_object_set_new(body, "healthy", json_boolean(ready && all_ok)) < 0 ||
+	    json_object_set_new(body, "checks", checks) < 0)
+		return ERR_NOMEM;
+	if (!(ready && all_ok))
+		log_msg(LOG_WARNING, rq->id, "health tier=%d healthy=0", tier);
+	return 0;
+}
+
+static int handle_health(struct agent *ag, const struct http_request *rq,
+			 const struct api_params *params, struct api_reply *rp)
+{
+	json_t *status = NULL;
+	int tier = 1, status_err = 0, r = parse_tier(rq, &tier, rp);
+
+	if (r < 0)
+		return r;
+	rp->body = json_pack(
+		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b},s:o,s:{s:b,s:b,s:b,s:b}}", "ok", 1, "agent",
+		"name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion", AGENT_API_VERSION,
+		"instanceId", ag->instance_id, "hostname", ag->hostname, "startedAt",
+		ag->started_at, "persistedInstanceId", ag->instance_persisted, "ocserv",
+		ocserv_readiness(ag, rq, &status, &status_err), "capabilities", "listSessions", 1,
+		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1);
+	if (rp->body == NULL)
+		r = ERR_NOMEM;
+	else if (tier > 1)
+		r = add_checks(ag, rq, tier, status, status_err, rp->body);
+	json_decref(status);
+	return r < 0 ? err_set(&rp->ei, r, "building the health body") : 0;
 }
 
 const struct api_route api_route_health = {"GET", "/ocserv/health", handle_health};

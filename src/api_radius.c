@@ -7,7 +7,8 @@ static json_t *port_json(int port)
 	return port > 0 ? json_integer(port) : json_null();
 }
 
-static int handle_radius(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+static int handle_radius(struct agent *ag, const struct http_request *rq,
+			  const struct api_params *params, struct api_reply *rp)
 {
 	struct radius_info ri;
 	json_t *servers;

@@ -1,11 +1,14 @@
-/* GET /ocserv/sessions, GET /ocserv/session, POST /ocserv/disconnect,
- * POST /ocserv/disconnectAll. */
+/* Sessions: GET /ocserv/sessions, GET /ocserv/session, POST
+ * /ocserv/disconnect, POST /ocserv/disconnectAll (v1); GET
+ * /ocserv/users/{username}, GET /ocserv/sessions/{vpnSessionId}, POST
+ * /ocserv/terminate. */
 #include <string.h>
 
 #include "api.h"
 #include "json_writer.h"
 #include "log.h"
 #include "sessions.h"
+#include "terminate.h"
 #include "validate.h"
 
 static void write_strv(struct json_writer *w, const struct strv *sv)
@@ -19,11 +22,46 @@ static void write_strv(struct json_writer *w, const struct strv *sv)
 #define STR(k, v) (jw_key(w, k), jw_string(w, v))
 #define NUM(k, v) (jw_key(w, k), jw_uint_or_null(w, v))
 
+static void write_session_members(struct json_writer *w, const struct session *s);
+
 /* The v1 session object. remoteIp repeats clientIp and rawLine is always
  * null: both exist because backends of the original agent read them. */
 static void write_session(struct json_writer *w, const struct session *s)
 {
 	jw_begin_object(w);
+	write_session_members(w, s);
+	jw_end_object(w);
+}
+
+/* The v1 object plus what `show id` tells about one session. */
+static void write_session_detail(struct json_writer *w, const struct session *s)
+{
+	jw_begin_object(w);
+	write_session_members(w, s);
+	jw_key(w, "noRoutes");
+	write_strv(w, &s->no_routes);
+	jw_key(w, "iroutes");
+	write_strv(w, &s->iroutes);
+	jw_key(w, "nbns");
+	write_strv(w, &s->nbns);
+	jw_key(w, "splitDnsDomains");
+	write_strv(w, &s->split_dns_domains);
+	jw_key(w, "restrictedToRoutes");
+	if (s->restricted_to_routes < 0)
+		jw_null(w);
+	else
+		jw_bool(w, s->restricted_to_routes == 1);
+	jw_key(w, "restrictedToPorts");
+	write_strv(w, &s->restricted_to_ports);
+	NUM("keepalive", s->keepalive);
+	NUM("dpd", s->dpd);
+	STR("hostname", s->hostname);
+	NUM("rawSessionStartedAt", s->raw_session_started_at);
+	jw_end_object(w);
+}
+
+static void write_session_members(struct json_writer *w, const struct session *s)
+{
 	NUM("vpnSessionId", s->id);
 	STR("username", s->username);
 	STR("groupname", s->groupname);
@@ -55,7 +93,6 @@ static void write_session(struct json_writer *w, const struct session *s)
 	write_strv(w, &s->routes);
 	jw_key(w, "rawLine");
 	jw_null(w);
-	jw_end_object(w);
 }
 
 #undef STR
@@ -99,18 +136,19 @@ static int multiple(struct api_reply *rp, const struct session_list *l)
 			"username has %zu active sessions; use vpnSessionId", l->n);
 }
 
-static int handle_sessions(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+/* {"ok": true, [username,] "sessions": [...], "count": n} */
+static int reply_list(struct api_reply *rp, const char *username, const struct session_list *l)
 {
-	struct session_list *l = NULL;
 	struct json_writer w;
-	int r = sessions_list(ag->oc, &l, &rp->ei);
 
-	if (r < 0)
-		return r;
 	json_writer_init(&w);
 	jw_begin_object(&w);
 	jw_key(&w, "ok");
 	jw_bool(&w, true);
+	if (username != NULL) {
+		jw_key(&w, "username");
+		jw_string(&w, username);
+	}
 	jw_key(&w, "sessions");
 	jw_begin_array(&w);
 	for (size_t i = 0; i < l->n; i++)
@@ -119,8 +157,20 @@ static int handle_sessions(struct agent *ag, const struct http_request *rq, stru
 	jw_key(&w, "count");
 	jw_int(&w, (int64_t)l->n);
 	jw_end_object(&w);
-	session_list_free(l);
 	return reply_text(rp, &w);
+}
+
+static int handle_sessions(struct agent *ag, const struct http_request *rq,
+			   const struct api_params *params, struct api_reply *rp)
+{
+	struct session_list *l = NULL;
+	int r = sessions_list(ag->oc, &l, &rp->ei);
+
+	if (r < 0)
+		return r;
+	r = reply_list(rp, NULL, l);
+	session_list_free(l);
+	return r;
 }
 
 static int check_username(const char *u, struct api_reply *rp)
@@ -187,7 +237,8 @@ static int body_selector(const json_t *body, struct session_selector *sel, bool 
 	return check_username(sel->username, rp);
 }
 
-static int handle_session(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+static int handle_session(struct agent *ag, const struct http_request *rq,
+			  const struct api_params *params, struct api_reply *rp)
 {
 	struct session_selector sel;
 	struct session_list *l = NULL;
@@ -216,9 +267,10 @@ static int handle_session(struct agent *ag, const struct http_request *rq, struc
 	return r;
 }
 
-/* Every state change is an audit line at NOTICE. */
+/* Every state change is an audit line at NOTICE: what was asked, the
+ * result, the sessions ended, and extra (op-specific, may be ""). */
 static void audit(const struct http_request *rq, const char *op, const struct session_selector *sel,
-		  int r, const struct session_list *done)
+		  int r, const char *result, const struct session_list *done, const char *extra)
 {
 	char target[96], ids[160] = "";
 	size_t o = 0;
@@ -230,11 +282,12 @@ static void audit(const struct http_request *rq, const char *op, const struct se
 	for (size_t i = 0; r == 0 && done != NULL && i < done->n && o + 24 < sizeof(ids); i++)
 		o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%lld", i ? "," : "",
 				      (long long)done->v[i].id);
-	log_msg(LOG_NOTICE, rq->id, "audit op=%s %s result=%s disconnected=[%s]", op, target,
-		r == 0 ? (done->n ? "disconnected" : "not_found") : err_code(r), ids);
+	log_msg(LOG_NOTICE, rq->id, "audit op=%s %s result=%s disconnected=[%s]%s", op, target,
+		r == 0 ? result : err_code(r), ids, extra);
 }
 
-static int handle_disconnect(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+static int handle_disconnect(struct agent *ag, const struct http_request *rq,
+			     const struct api_params *params, struct api_reply *rp)
 {
 	struct session_selector sel;
 	struct session_list *l = NULL;
@@ -245,7 +298,8 @@ static int handle_disconnect(struct agent *ag, const struct http_request *rq, st
 		r = body_selector(body, &sel, true, rp);
 	if (r == 0) {
 		r = sessions_disconnect(ag->oc, &sel, &l, &rp->ei);
-		audit(rq, "disconnect", &sel, r, l);
+		audit(rq, "disconnect", &sel, r, r == 0 && l->n ? "disconnected" : "not_found", l,
+		      "");
 	}
 	if (r == ERR_MULTIPLE_SESSIONS)
 		r = multiple(rp, l);
@@ -262,7 +316,7 @@ static int handle_disconnect(struct agent *ag, const struct http_request *rq, st
 }
 
 static int handle_disconnect_all(struct agent *ag, const struct http_request *rq,
-				 struct api_reply *rp)
+				 const struct api_params *params, struct api_reply *rp)
 {
 	struct session_selector sel;
 	struct session_list *l = NULL;
@@ -273,7 +327,8 @@ static int handle_disconnect_all(struct agent *ag, const struct http_request *rq
 		r = body_selector(body, &sel, false, rp);
 	if (r == 0) {
 		r = sessions_disconnect_all(ag->oc, sel.username, &l, &rp->ei);
-		audit(rq, "disconnectAll", &sel, r, l);
+		audit(rq, "disconnectAll", &sel, r, r == 0 && l->n ? "disconnected" : "not_found",
+		      l, "");
 	}
 	if (r == 0) {
 		ids = json_array();
@@ -288,7 +343,87 @@ static int handle_disconnect_all(struct agent *ag, const struct http_request *rq
 	return r;
 }
 
+static int handle_user(struct agent *ag, const struct http_request *rq,
+		       const struct api_params *params, struct api_reply *rp)
+{
+	const char *user = params->v[0];
+	struct session_list *l = NULL;
+	int r = check_username(user, rp);
+
+	if (r == 0)
+		r = sessions_of_user(ag->oc, user, &l, &rp->ei);
+	if (r == 0)
+		r = reply_list(rp, user, l);
+	session_list_free(l);
+	return r;
+}
+
+static int handle_session_by_id(struct agent *ag, const struct http_request *rq,
+				const struct api_params *params, struct api_reply *rp)
+{
+	struct session_selector sel = {0};
+	struct session_list *l = NULL;
+	struct json_writer w;
+	int r;
+
+	if (!validate_session_id_text(params->v[0], &sel.id))
+		return api_fail(rp, ERR_BAD_REQUEST, "vpnSessionId must be a positive integer");
+	r = sessions_find(ag->oc, &sel, &l, &rp->ei);
+	if (r == 0 && l->n == 0)
+		r = api_fail(rp, ERR_NOT_FOUND, "no session with vpnSessionId %lld",
+			     (long long)sel.id);
+	if (r == 0) {
+		json_writer_init(&w);
+		jw_begin_object(&w);
+		jw_key(&w, "ok");
+		jw_bool(&w, true);
+		jw_key(&w, "session");
+		write_session_detail(&w, &l->v[0]);
+		jw_end_object(&w);
+		r = reply_text(rp, &w);
+	}
+	session_list_free(l);
+	return r;
+}
+
+static int handle_terminate(struct agent *ag, const struct http_request *rq,
+			    const struct api_params *params, struct api_reply *rp)
+{
+	struct terminate_result res = {0};
+	struct session_selector sel;
+	json_t *body = NULL;
+	int r = api_body_object(rq, &body, rp);
+
+	if (r == 0)
+		r = body_selector(body, &sel, true, rp);
+	if (r == 0) {
+		r = terminate_run(&ag->terminate, &sel, &res, &rp->ei);
+		if (r == ERR_NOT_SUPPORTED)
+			api_fail(rp, r, "%s", rp->ei.detail);
+		else if (r == ERR_NOT_FOUND)
+			api_fail(rp, r, "no session or resumable cookie to terminate");
+		char extra[64] = "";
+		if (r == 0)
+			snprintf(extra, sizeof(extra), " cookies=%zu method=%s", res.cookies,
+				 res.method);
+		audit(rq, "terminate", &sel, r, "terminated", res.sessions, extra);
+	}
+	if (r == 0) {
+		json_t *a = matches_json(res.sessions);
+		rp->body = json_pack("{s:b,s:o,s:I,s:I,s:s}", "ok", 1, "terminated", a, "count",
+				     (json_int_t)res.sessions->n, "cookiesRevoked",
+				     (json_int_t)res.cookies, "method", res.method);
+	}
+	session_list_free(res.sessions);
+	json_decref(body);
+	return r;
+}
+
 const struct api_route api_route_sessions = {"GET", "/ocserv/sessions", handle_sessions};
+const struct api_route api_route_user = {"GET", "/ocserv/users/{}", handle_user};
+const struct api_route api_route_session_by_id = {"GET", "/ocserv/sessions/{}",
+						  handle_session_by_id};
+const struct api_route api_route_terminate = {"POST", "/ocserv/terminate", handle_terminate};
 const struct api_route api_route_session = {"GET", "/ocserv/session", handle_session};
 const struct api_route api_route_disconnect = {"POST", "/ocserv/disconnect", handle_disconnect};
 const struct api_route api_route_disconnect_all = {"POST", "/ocserv/disconnectAll",

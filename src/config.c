@@ -10,11 +10,12 @@
 #include <strings.h>
 
 #include "err.h"
+#include "validate.h"
 
 #define ENV_FILE_MAX (64 * 1024)
 #define MAX_VARS     64
 
-enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL };
+enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL, K_UNIT, K_NAME };
 
 static const struct var {
 	const char *name;
@@ -40,6 +41,17 @@ static const struct var {
 	V("RADIUS_SERVERS_PATH", K_PATH, NULL, false, radius_servers_path),
 	V("AGENT_STATE_DIR", K_PATH, "/var/lib/ocserv-agent", false, state_dir),
 	V("OCSERV_CONF_PATH", K_PATH, "/etc/ocserv/ocserv.conf", false, ocserv_conf_path),
+	V("OCSERV_PATH", K_PATH, "/usr/sbin/ocserv", false, ocserv_path),
+	V("OCSERV_CHECK_TIMEOUT_MS", K_MS, "10000", false, ocserv_check_timeout_ms),
+	V("OCSERV_UNIT", K_UNIT, "ocserv.service", false, ocserv_unit),
+	V("SYSTEMCTL_PATH", K_PATH, "/usr/bin/systemctl", false, systemctl_path),
+	V("SYSTEMCTL_TIMEOUT_MS", K_MS, "30000", false, systemctl_timeout_ms),
+	V("OPENCONNECT_PATH", K_PATH, "/usr/sbin/openconnect", false, openconnect_path),
+	V("AGENT_PROBE_USER", K_NAME, NULL, false, probe_user),
+	V("AGENT_PROBE_PASSWORD", K_TOKEN, NULL, false, probe_password),
+	V("AGENT_PROBE_HOST", K_HOST, "127.0.0.1", false, probe_host),
+	V("AGENT_PROBE_TIMEOUT_MS", K_MS, "10000", false, probe_timeout_ms),
+	V("AGENT_HOOK_SOCKET", K_PATH, "/run/ocserv-agent/hook.sock", false, hook_socket),
 #undef V
 };
 
@@ -220,6 +232,20 @@ static bool valid_host(const char *s)
 	return inet_pton(AF_INET, s, addr) == 1 || inet_pton(AF_INET6, s, addr) == 1;
 }
 
+/* A unit name we may pass to systemctl: [A-Za-z0-9:_.@-], ending in
+ * .service, not starting with '-' (it would read as an option). */
+static bool valid_unit(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n < 9 || n > 255 || s[0] == '-' || strcmp(s + n - 8, ".service") != 0)
+		return false;
+	for (size_t i = 0; i < n; i++)
+		if (!isalnum((unsigned char)s[i]) && strchr(":_.@-", s[i]) == NULL)
+			return false;
+	return true;
+}
+
 /* Validate raw (already trimmed for tokens) and store it into cfg. */
 static int set_var(struct agent_config *cfg, const struct var *v, const char *raw, char *errbuf,
 		   size_t len)
@@ -257,6 +283,16 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 	case K_TOKEN:
 		if (strlen(raw) > 4096)
 			return fail(errbuf, len, "%s is longer than 4096 bytes", v->name);
+		break;
+	case K_UNIT:
+		if (!valid_unit(raw))
+			return fail(errbuf, len,
+				    "%s must be a systemd unit name like ocserv.service, got '%s'",
+				    v->name, raw);
+		break;
+	case K_NAME:
+		if (validate_username(raw) != NULL)
+			return fail(errbuf, len, "%s: %s", v->name, validate_username(raw));
 		break;
 	}
 	copy = strdup(raw);
@@ -362,5 +398,13 @@ void config_free(struct agent_config *cfg)
 	free(cfg->radius_servers_path);
 	free(cfg->state_dir);
 	free(cfg->ocserv_conf_path);
+	free(cfg->ocserv_path);
+	free(cfg->ocserv_unit);
+	free(cfg->systemctl_path);
+	free(cfg->openconnect_path);
+	free(cfg->probe_user);
+	free_secret(&cfg->probe_password);
+	free(cfg->probe_host);
+	free(cfg->hook_socket);
 	memset(cfg, 0, sizeof(*cfg));
 }

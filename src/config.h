@@ -11,18 +11,29 @@
 #include <stdio.h>
 
 struct agent_config {
-	char *host;		   /* AGENT_HOST: IPv4/IPv6 literal to bind */
-	unsigned port;		   /* AGENT_PORT */
-	char *token_current;	   /* AGENT_AUTH_TOKEN_CURRENT, trimmed, required */
-	char *token_previous;	   /* AGENT_AUTH_TOKEN_PREVIOUS or NULL */
-	char *occtl_path;	   /* OCCTL_PATH, absolute */
-	unsigned occtl_timeout_ms; /* OCCTL_TIMEOUT_MS */
-	bool occtl_use_sudo;	   /* OCCTL_USE_SUDO */
-	char *occtl_socket;	   /* OCCTL_SOCKET or NULL: passed as occtl -s */
-	char *radius_conf_path;	   /* RADIUSCLIENT_CONF_PATH */
-	char *radius_servers_path; /* RADIUS_SERVERS_PATH or NULL when not set */
-	char *state_dir;	   /* AGENT_STATE_DIR */
-	char *ocserv_conf_path;	   /* OCSERV_CONF_PATH */
+	char *host;			  /* AGENT_HOST: IPv4/IPv6 literal to bind */
+	unsigned port;			  /* AGENT_PORT */
+	char *token_current;		  /* AGENT_AUTH_TOKEN_CURRENT, trimmed, required */
+	char *token_previous;		  /* AGENT_AUTH_TOKEN_PREVIOUS or NULL */
+	char *occtl_path;		  /* OCCTL_PATH, absolute */
+	unsigned occtl_timeout_ms;	  /* OCCTL_TIMEOUT_MS */
+	bool occtl_use_sudo;		  /* OCCTL_USE_SUDO */
+	char *occtl_socket;		  /* OCCTL_SOCKET or NULL: passed as occtl -s */
+	char *radius_conf_path;		  /* RADIUSCLIENT_CONF_PATH */
+	char *radius_servers_path;	  /* RADIUS_SERVERS_PATH or NULL when not set */
+	char *state_dir;		  /* AGENT_STATE_DIR */
+	char *ocserv_conf_path;		  /* OCSERV_CONF_PATH */
+	char *ocserv_path;		  /* OCSERV_PATH: the ocserv binary, for `ocserv -t` */
+	unsigned ocserv_check_timeout_ms; /* OCSERV_CHECK_TIMEOUT_MS */
+	char *ocserv_unit;		  /* OCSERV_UNIT: systemd unit name */
+	char *systemctl_path;		  /* SYSTEMCTL_PATH */
+	unsigned systemctl_timeout_ms;	  /* SYSTEMCTL_TIMEOUT_MS */
+	char *openconnect_path;		  /* OPENCONNECT_PATH, for the tier-3 login probe */
+	char *probe_user;		  /* AGENT_PROBE_USER or NULL: no tier-3 probe */
+	char *probe_password;		  /* AGENT_PROBE_PASSWORD (secret) */
+	char *probe_host;		  /* AGENT_PROBE_HOST: where the probe connects */
+	unsigned probe_timeout_ms;	  /* AGENT_PROBE_TIMEOUT_MS */
+	char *hook_socket;		  /* AGENT_HOOK_SOCKET: unix socket of the ocserv hook */
 };
 
 /* Load and validate. env_file may be NULL. On failure returns a negative

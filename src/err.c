@@ -23,6 +23,13 @@ static const struct {
 	[-ERR_INTERNAL] = {"INTERNAL_ERROR", 500, "internal error"},
 	[-ERR_NOMEM] = {"INTERNAL_ERROR", 500, "internal error"},
 	[-ERR_SHUTTING_DOWN] = {"SHUTTING_DOWN", 503, "the agent is shutting down; retry"},
+	[-ERR_NOT_SUPPORTED] = {"NOT_SUPPORTED", 501, "not supported by this ocserv"},
+	[-ERR_CONFIG_INVALID] = {"CONFIG_INVALID", 409, "ocserv rejected the configuration"},
+	[-ERR_SYSTEMD_UNAVAILABLE] = {"SYSTEMD_UNAVAILABLE", 503,
+				      "systemd is not running on this host"},
+	[-ERR_SERVICE_FAILED] = {"SERVICE_FAILED", 502, "systemctl failed"},
+	[-ERR_CHECK_FAILED] = {"CONFIG_CHECK_FAILED", 503,
+			       "the configuration check (ocserv -t) could not run"},
 };
 
 static int index_of(int err)

@@ -25,7 +25,12 @@ enum {
 	ERR_INTERNAL = -11,
 	ERR_NOMEM = -12, /* reported to clients as INTERNAL_ERROR */
 	ERR_SHUTTING_DOWN = -13,
-	ERR__MIN = -13,
+	ERR_NOT_SUPPORTED = -14,       /* this ocserv (version, setup) cannot do it */
+	ERR_CONFIG_INVALID = -15,      /* `ocserv -t` refused the configuration */
+	ERR_SYSTEMD_UNAVAILABLE = -16, /* systemd is not running here */
+	ERR_SERVICE_FAILED = -17,      /* systemctl failed or timed out */
+	ERR_CHECK_FAILED = -18,	       /* `ocserv -t` could not run to a verdict */
+	ERR__MIN = -18,
 };
 
 /* Internal detail of a failure, for the log only. */

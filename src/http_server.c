@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "uri.h"
 #include "timefmt.h"
 
 #define MAX_HEADER_VALUE 8192
@@ -165,28 +166,52 @@ static int append_body(struct req_ctx *ctx, const char *data, size_t len)
 
 /* Percent-decoding can produce NUL bytes ("%00"), which C strings would
  * silently cut: such a request is flagged, never truncated. */
+/* libmicrohttpd decodes the path and the query arguments with this callback
+ * (after turning '+' into ' ' in arguments). Decoding the path would make an
+ * encoded '/' in a path parameter a separator: keep everything as sent and
+ * decode query arguments in copy_query(), path parameters in the router. */
+static size_t unescape_none(void *cls, struct MHD_Connection *c, char *s)
+{
+	(void)cls;
+	(void)c;
+	return strlen(s);
+}
+
 static enum MHD_Result copy_query(void *cls, enum MHD_ValueKind kind, const char *key,
 				  size_t key_size, const char *value, size_t value_size)
 {
 	struct http_request *rq = cls;
+	char *k, *v;
 
 	if (strlen(key) != key_size || (value != NULL && strlen(value) != value_size)) {
 		rq->query_invalid = true;
 		return MHD_YES;
 	}
-	if (http_request_query(rq, key) != NULL)
-		return MHD_YES;
 	if (rq->n_query == HTTP_MAX_QUERY_ARGS) {
 		rq->query_invalid = true;
 		return MHD_NO;
 	}
-	rq->query[rq->n_query].key = strdup(key);
-	rq->query[rq->n_query].value = strdup(value ? value : "");
-	if (rq->query[rq->n_query].key == NULL || rq->query[rq->n_query].value == NULL) {
-		free(rq->query[rq->n_query].key);
-		free(rq->query[rq->n_query].value);
+	k = strdup(key);
+	v = strdup(value ? value : "");
+	if (k == NULL || v == NULL) {
+		free(k);
+		free(v);
 		return MHD_NO;
 	}
+	/* Decoded here, not by libmicrohttpd: see unescape_none(). */
+	if (uri_pct_decode(k) != strlen(k) || uri_pct_decode(v) != strlen(v)) {
+		free(k);
+		free(v);
+		rq->query_invalid = true;
+		return MHD_YES;
+	}
+	if (http_request_query(rq, k) != NULL) {
+		free(k);
+		free(v);
+		return MHD_YES;
+	}
+	rq->query[rq->n_query].key = k;
+	rq->query[rq->n_query].value = v;
 	rq->n_query++;
 	return MHD_YES;
 }
@@ -245,7 +270,7 @@ static enum MHD_Result send_response(struct req_ctx *ctx)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "application/json");
 	MHD_add_response_header(resp, "X-Request-Id", ctx->rq.id);
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
-	if (ctx->rs.allow != NULL)
+	if (ctx->rs.allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->rs.allow);
 	if (ctx->rq.shutting_down)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
@@ -421,7 +446,7 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 		NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, 2u,
 		MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
 		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_END);
+		on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_END);
 	if (s->d == NULL) {
 		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)", o->host,
 			o->port);

@@ -20,7 +20,7 @@
 struct http_request {
 	char id[REQUEST_ID_LEN]; /* unique request id */
 	const char *method;
-	const char *path;	   /* without the query string */
+	const char *path;	   /* without the query string, not percent-decoded */
 	const char *authorization; /* Authorization header or NULL */
 	const char *body;	   /* NUL-terminated; "" when none */
 	size_t body_len;
@@ -40,7 +40,7 @@ struct http_response {
 	unsigned status;
 	char *body; /* malloc'd JSON text; the transport frees it */
 	size_t body_len;
-	const char *allow; /* static value for an Allow header, or NULL */
+	char allow[64]; /* value of an Allow header, or "" */
 };
 
 /* Called on a worker thread for every request; during shutdown also on a

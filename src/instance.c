@@ -8,6 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "atomic_file.h"
+
 #define ID_FILE "instance-id"
 
 int instance_uuid_v4(char out[INSTANCE_ID_LEN])
@@ -54,54 +56,12 @@ static int read_id(int dirfd, char out[INSTANCE_ID_LEN])
 	return 1;
 }
 
-/* Write id atomically: temp file, fsync, rename, fsync the directory. */
 static int write_id(int dirfd, const char *id, struct err_info *ei)
 {
 	char line[INSTANCE_ID_LEN + 1];
-	const char *tmp = ID_FILE ".tmp";
-	int fd, len = snprintf(line, sizeof(line), "%s\n", id);
+	int len = snprintf(line, sizeof(line), "%s\n", id);
 
-	unlinkat(dirfd, tmp, 0);
-	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0644);
-	if (fd < 0)
-		return err_set(ei, ERR_INTERNAL, "create %s: %s", tmp, strerror(errno));
-	if (write(fd, line, (size_t)len) != len || fsync(fd) < 0) {
-		err_set(ei, ERR_INTERNAL, "write %s: %s", tmp, strerror(errno));
-		close(fd);
-		unlinkat(dirfd, tmp, 0);
-		return ERR_INTERNAL;
-	}
-	close(fd);
-	if (renameat(dirfd, tmp, dirfd, ID_FILE) < 0) {
-		err_set(ei, ERR_INTERNAL, "rename %s: %s", tmp, strerror(errno));
-		unlinkat(dirfd, tmp, 0);
-		return ERR_INTERNAL;
-	}
-	fsync(dirfd);
-	return 0;
-}
-
-/* mkdir -p: parents 0755, the state directory itself 0750. Like a system
- * call: 0, or -1 with errno set. */
-static int mkdir_parents(const char *path)
-{
-	char buf[4096];
-	size_t len = strlen(path);
-
-	if (len >= sizeof(buf)) {
-		errno = ENAMETOOLONG;
-		return -1;
-	}
-	memcpy(buf, path, len + 1);
-	for (char *p = buf + 1; *p; p++) {
-		if (*p != '/')
-			continue;
-		*p = '\0';
-		if (mkdir(buf, 0755) < 0 && errno != EEXIST)
-			return -1;
-		*p = '/';
-	}
-	return mkdir(buf, 0750) < 0 && errno != EEXIST ? -1 : 0;
+	return atomic_write_at(dirfd, ID_FILE, line, (size_t)len, 0644, ei);
 }
 
 int instance_id_load(const char *state_dir, char out[INSTANCE_ID_LEN], bool *persisted,
@@ -110,7 +70,7 @@ int instance_id_load(const char *state_dir, char out[INSTANCE_ID_LEN], bool *per
 	int dirfd, r;
 
 	*persisted = false;
-	if (mkdir_parents(state_dir) < 0) {
+	if (mkdir_parents(state_dir, 0750) < 0) {
 		err_set(ei, ERR_INTERNAL, "mkdir %s: %s", state_dir, strerror(errno));
 		return instance_uuid_v4(out);
 	}

@@ -5,17 +5,20 @@
 #include <stdlib.h>
 #include <string.h>
 #include <systemd/sd-daemon.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "agent.h"
 #include "api.h"
 #include "build_config.h"
 #include "config.h"
+#include "hook.h"
 #include "http_server.h"
 #include "instance.h"
 #include "log.h"
 #include "occtl.h"
 #include "request_id.h"
+#include "revoke.h"
 #include "timefmt.h"
 
 #define WORKER_THREADS 8u
@@ -26,6 +29,7 @@ static void usage(FILE *out)
 {
 	fprintf(out,
 		"Usage: ocserv-agent [OPTIONS]\n"
+		"       ocserv-agent hook [--socket PATH]   (ocserv's connect/disconnect-script)\n"
 		"REST control-plane agent for the ocserv VPN server.\n\n"
 		"  --env-file PATH   read KEY=VALUE settings from PATH (environment wins)\n"
 		"  --check-config    validate the configuration, print it without secrets, exit\n"
@@ -34,7 +38,10 @@ static void usage(FILE *out)
 		"Settings (environment variables): AGENT_HOST, AGENT_PORT,\n"
 		"AGENT_AUTH_TOKEN_CURRENT (required), AGENT_AUTH_TOKEN_PREVIOUS, OCCTL_PATH,\n"
 		"OCCTL_TIMEOUT_MS, OCCTL_USE_SUDO, OCCTL_SOCKET, RADIUSCLIENT_CONF_PATH,\n"
-		"RADIUS_SERVERS_PATH, AGENT_STATE_DIR, OCSERV_CONF_PATH.\n"
+		"RADIUS_SERVERS_PATH, AGENT_STATE_DIR, OCSERV_CONF_PATH, OCSERV_PATH,\n"
+		"OCSERV_CHECK_TIMEOUT_MS, OCSERV_UNIT, SYSTEMCTL_PATH, SYSTEMCTL_TIMEOUT_MS,\n"
+		"OPENCONNECT_PATH, AGENT_PROBE_USER, AGENT_PROBE_PASSWORD, AGENT_PROBE_HOST,\n"
+		"AGENT_PROBE_TIMEOUT_MS, AGENT_HOOK_SOCKET.\n"
 		"See docs/operations.md.\n");
 }
 
@@ -101,11 +108,30 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 	else if (ei.detail[0] != '\0')
 		log_warning("instance id: %s", ei.detail);
 	ag->oc = occtl_backend_new(&oo);
-	if (ag->oc == NULL) {
+	ag->terminate.revoked = revoke_new();
+	if (ag->oc == NULL || ag->terminate.revoked == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
+	ag->terminate.oc = ag->oc;
+	if (ag->instance_persisted &&
+	    revoke_persist(ag->terminate.revoked, cfg->state_dir, (int64_t)time(NULL), &ei) < 0)
+		log_warning("revoked sessions kept in memory only: %s", ei.detail);
+	ag->terminate.conf_path = cfg->ocserv_conf_path;
+	/* Without the hook socket the agent still serves; only terminate on
+	 * ocserv < 1.4.2 is unavailable (and says so). */
+	ag->hooks = hook_server_start(cfg->hook_socket, terminate_hook_decide, &ag->terminate, &ei);
+	if (ag->hooks == NULL)
+		log_warning("hook socket unavailable: %s", ei.detail);
+	ag->terminate.hook_running = ag->hooks != NULL;
 	return 0;
+}
+
+static void agent_free(struct agent *ag)
+{
+	hook_server_stop(ag->hooks);
+	revoke_free(ag->terminate.revoked);
+	ocserv_free(ag->oc);
 }
 
 /* Block the signals we handle so every thread inherits the mask, and wait
@@ -154,8 +180,12 @@ int main(int argc, char **argv)
 	struct agent ag;
 	char err[512];
 	sigset_t set;
-	int r = parse_cli(argc, argv, &cli);
+	int r;
 
+	/* ocserv's connect/disconnect-script: no configuration, no daemon. */
+	if (argc >= 2 && strcmp(argv[1], "hook") == 0)
+		return hook_main(argc - 1, argv + 1);
+	r = parse_cli(argc, argv, &cli);
 	if (r >= 0)
 		return r;
 	log_init();
@@ -175,7 +205,7 @@ int main(int argc, char **argv)
 	}
 	block_signals(&set);
 	r = agent_init(&ag, &cfg) < 0 ? 1 : serve(&ag, &cfg, &set);
-	ocserv_free(ag.oc);
+	agent_free(&ag);
 	config_free(&cfg);
 	return r;
 }

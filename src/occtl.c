@@ -1,5 +1,6 @@
 #include "occtl.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,35 +10,39 @@
 #include "occtl_json.h"
 #include "subprocess.h"
 #include "status.h"
+#include "timefmt.h"
+
+/* occtl's version decides whether terminate exists; asking costs a process,
+ * so the answer is kept for a while (an upgrade shows within that time). */
+#define VERSION_TTL_MS 10000
 
 struct occtl {
 	char *path, *socket;
 	bool use_sudo;
 	unsigned timeout_ms;
+	pthread_mutex_t lock; /* guards the cached version */
+	struct ocserv_version version;
+	int64_t version_at; /* monotonic ms; 0: none cached */
 };
 
 int occtl_build_argv(const struct occtl_options *o, const char *const *args, const char **argv,
 		     size_t max)
 {
-	size_t n = 0, need = (o->use_sudo ? 3 : 1) + (o->socket ? 2 : 0) + 1;
+	const char *cmd[OCCTL_MAX_ARGV];
+	size_t n = 0;
 
-	for (size_t i = 0; args[i] != NULL; i++)
-		need++;
-	if (need > max)
-		return ERR_INTERNAL;
-	if (o->use_sudo) {
-		argv[n++] = OCCTL_SUDO_PATH;
-		argv[n++] = "-n";
-	}
-	argv[n++] = o->path;
+	cmd[n++] = o->path;
 	if (o->socket != NULL) {
-		argv[n++] = "-s";
-		argv[n++] = o->socket;
+		cmd[n++] = "-s";
+		cmd[n++] = o->socket;
 	}
-	for (size_t i = 0; args[i] != NULL; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	return (int)n;
+	for (size_t i = 0; args[i] != NULL; i++) {
+		if (n == OCCTL_MAX_ARGV - 1)
+			return ERR_INTERNAL;
+		cmd[n++] = args[i];
+	}
+	cmd[n] = NULL;
+	return spawn_build_argv(o->use_sudo, cmd, argv, max);
 }
 
 /* "show user bob": the command words of args, for log detail. */
@@ -202,9 +207,10 @@ static int be_id(void *be, int64_t id, struct session_list **ret, struct err_inf
 	return r;
 }
 
-/* occtl disconnect exits 1 both when the target is not connected (with
- * "could not disconnect" on stdout) and when ocserv is unreachable. */
-static int disconnect(struct occtl *oc, const char *const *args, struct err_info *ei)
+/* occtl disconnect|unban|terminate exit 1 both when the target is not there
+ * (with "could not ..." or, terminate session, "no session matching ..." on
+ * stdout) and when ocserv is unreachable. */
+static int act(struct occtl *oc, const char *const *args, struct err_info *ei)
 {
 	struct spawn_result res;
 	char cmd[128];
@@ -213,8 +219,9 @@ static int disconnect(struct occtl *oc, const char *const *args, struct err_info
 	if (r < 0)
 		return r;
 	if (res.exit_status != 0)
-		r = strstr(res.out, "could not disconnect") != NULL
-			    ? err_set(ei, ERR_NOT_FOUND, "occtl %s: not connected",
+		r = strstr(res.out, "could not ") != NULL ||
+				    strstr(res.out, "no session matching") != NULL
+			    ? err_set(ei, ERR_NOT_FOUND, "occtl %s: no such target",
 				      describe(args, cmd, sizeof(cmd)))
 			    : exit_error(&res, args, ei);
 	spawn_result_free(&res);
@@ -227,14 +234,208 @@ static int be_disconnect_id(void *be, int64_t id, struct err_info *ei)
 	const char *args[] = {"disconnect", "id", idbuf, NULL};
 
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	return disconnect(be, args, ei);
+	return act(be, args, ei);
 }
 
 static int be_disconnect_user(void *be, const char *username, struct err_info *ei)
 {
 	const char *args[] = {"disconnect", "user", username, NULL};
 
-	return disconnect(be, args, ei);
+	return act(be, args, ei);
+}
+
+/* Run a command whose only answer is its exit status; output ignored. */
+static int run_ok(struct occtl *oc, const char *const *args, struct spawn_result *res,
+		  struct err_info *ei)
+{
+	int r = run(oc, args, 0, res, ei);
+
+	if (r < 0)
+		return r;
+	if (res->exit_status != 0) {
+		r = exit_error(res, args, ei);
+		spawn_result_free(res);
+	}
+	return r;
+}
+
+static int be_version(void *be, struct ocserv_version *ret, struct err_info *ei)
+{
+	struct occtl *oc = be;
+	/* -v needs no privilege and no socket: never through sudo. */
+	char *const argv[] = {oc->path, "-v", NULL};
+	struct spawn_result res;
+	int64_t now = timefmt_mono_ms();
+	int r;
+
+	pthread_mutex_lock(&oc->lock);
+	if (oc->version_at != 0 && now - oc->version_at < VERSION_TTL_MS) {
+		*ret = oc->version;
+		pthread_mutex_unlock(&oc->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&oc->lock);
+	r = spawn_run(argv, oc->timeout_ms, 4096, &res, ei);
+	if (r < 0)
+		return r;
+	if (res.outcome == SPAWN_NOT_FOUND)
+		r = err_set(ei, ERR_OCCTL_NOT_FOUND, "cannot execute %s", oc->path);
+	else if (res.outcome != SPAWN_EXITED || ocserv_version_parse(res.err, ret) < 0)
+		r = err_set(ei, ERR_OCCTL_FAILED, "occtl -v printed no version");
+	spawn_result_free(&res);
+	if (r == 0) {
+		pthread_mutex_lock(&oc->lock);
+		oc->version = *ret;
+		oc->version_at = now ? now : 1;
+		pthread_mutex_unlock(&oc->lock);
+	}
+	return r;
+}
+
+static int be_cookies(void *be, bool valid_only, struct cookie_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "sessions", valid_only ? "valid" : "all", NULL};
+	struct spawn_result res;
+	int r = run_ok(be, args, &res, ei);
+
+	if (r < 0)
+		return r;
+	r = cookie_list_parse_occtl(res.out, res.out_len, ret, ei);
+	spawn_result_free(&res);
+	return r;
+}
+
+/* `show session` matches the short id only ("LpurJh"); a full id is looked
+ * up in the whole list, exactly. */
+static int be_cookie(void *be, const char *sid, struct cookie_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "session", sid, NULL};
+	bool full = strlen(sid) > OCCTL_SHORT_SID_LEN;
+	struct spawn_result res;
+	int r = full ? be_cookies(be, false, ret, ei) : run_ok(be, args, &res, ei);
+
+	if (r < 0)
+		return r;
+	if (!full) {
+		r = cookie_list_parse_occtl(res.out, res.out_len, ret, ei);
+		spawn_result_free(&res);
+		if (r < 0)
+			return r;
+	}
+	size_t k = 0;
+	for (size_t i = 0; i < (*ret)->n; i++) {
+		struct cookie *c = &(*ret)->v[i];
+		const char *id = full ? c->full_session : c->session_id;
+		if (id != NULL && strcmp(id, sid) == 0)
+			(*ret)->v[k++] = *c;
+		else
+			cookie_clear(c);
+	}
+	(*ret)->n = k;
+	if (k == 0) {
+		cookie_list_free(*ret);
+		*ret = NULL;
+		return err_set(ei, ERR_NOT_FOUND, "no session cookie %s", sid);
+	}
+	return 0;
+}
+
+static int be_iroutes(void *be, struct iroute_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "iroutes", NULL};
+	struct spawn_result res;
+	int r = run_ok(be, args, &res, ei);
+
+	if (r < 0)
+		return r;
+	r = iroute_list_parse_occtl(res.out, res.out_len, ret, ei);
+	spawn_result_free(&res);
+	return r;
+}
+
+static int ban_cmd(void *be, const char *const *args, struct ban_list **ret, struct err_info *ei)
+{
+	struct spawn_result res;
+	int r = run_ok(be, args, &res, ei);
+
+	if (r < 0)
+		return r;
+	r = ban_list_parse_occtl(res.out, res.out_len, (int64_t)time(NULL), ret, ei);
+	spawn_result_free(&res);
+	return r;
+}
+
+static int be_bans(void *be, struct ban_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "ip", "bans", NULL};
+
+	return ban_cmd(be, args, ret, ei);
+}
+
+static int be_ban_points(void *be, struct ban_list **ret, struct err_info *ei)
+{
+	const char *args[] = {"-j", "show", "ip", "ban", "points", NULL};
+
+	return ban_cmd(be, args, ret, ei);
+}
+
+static int be_unban(void *be, const char *ip, struct err_info *ei)
+{
+	const char *args[] = {"unban", "ip", ip, NULL};
+
+	return act(be, args, ei);
+}
+
+static int be_reload(void *be, struct err_info *ei)
+{
+	const char *args[] = {"reload", NULL};
+	struct spawn_result res;
+	int r = run_ok(be, args, &res, ei);
+
+	if (r == 0)
+		spawn_result_free(&res);
+	return r;
+}
+
+/* terminate exists from ocserv 1.4.2; older occtl says "unknown command". */
+static int need_terminate(struct occtl *oc, struct err_info *ei)
+{
+	struct ocserv_version v;
+	int r = be_version(oc, &v, ei);
+
+	if (r < 0)
+		return r;
+	if (!ocserv_version_at_least(&v, 1, 4, 2))
+		return err_set(ei, ERR_NOT_SUPPORTED, "occtl %s has no terminate command", v.text);
+	return 0;
+}
+
+static int be_terminate_id(void *be, int64_t id, struct err_info *ei)
+{
+	char idbuf[24];
+	const char *args[] = {"terminate", "id", idbuf, NULL};
+	int r = need_terminate(be, ei);
+
+	if (r < 0)
+		return r;
+	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
+	return act(be, args, ei);
+}
+
+static int be_terminate_user(void *be, const char *username, struct err_info *ei)
+{
+	const char *args[] = {"terminate", "user", username, NULL};
+	int r = need_terminate(be, ei);
+
+	return r < 0 ? r : act(be, args, ei);
+}
+
+static int be_terminate_cookie(void *be, const char *sid, struct err_info *ei)
+{
+	const char *args[] = {"terminate", "session", sid, NULL};
+	int r = need_terminate(be, ei);
+
+	return r < 0 ? r : act(be, args, ei);
 }
 
 static void be_free(void *be)
@@ -245,6 +446,7 @@ static void be_free(void *be)
 		return;
 	free(oc->path);
 	free(oc->socket);
+	pthread_mutex_destroy(&oc->lock);
 	free(oc);
 }
 
@@ -256,6 +458,17 @@ static const struct ocserv_backend_ops occtl_ops = {
 	.id = be_id,
 	.disconnect_id = be_disconnect_id,
 	.disconnect_user = be_disconnect_user,
+	.version = be_version,
+	.cookies = be_cookies,
+	.cookie = be_cookie,
+	.iroutes = be_iroutes,
+	.bans = be_bans,
+	.ban_points = be_ban_points,
+	.unban = be_unban,
+	.reload = be_reload,
+	.terminate_id = be_terminate_id,
+	.terminate_user = be_terminate_user,
+	.terminate_cookie = be_terminate_cookie,
 	.free = be_free,
 };
 
@@ -269,6 +482,7 @@ struct ocserv *occtl_backend_new(const struct occtl_options *o)
 	oc->socket = o->socket ? strdup(o->socket) : NULL;
 	oc->use_sudo = o->use_sudo;
 	oc->timeout_ms = o->timeout_ms;
+	pthread_mutex_init(&oc->lock, NULL);
 	if (oc->path == NULL || (o->socket && oc->socket == NULL)) {
 		be_free(oc);
 		return NULL;

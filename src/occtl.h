@@ -12,9 +12,9 @@
 
 #include "ocserv.h"
 
-#define OCCTL_SUDO_PATH	 "/usr/bin/sudo"
-#define OCCTL_MAX_OUTPUT (16u * 1024 * 1024)
-#define OCCTL_MAX_ARGV	 16
+#define OCCTL_MAX_OUTPUT    (16u * 1024 * 1024)
+#define OCCTL_MAX_ARGV	    16
+#define OCCTL_SHORT_SID_LEN 6 /* occtl prints and matches session ids this long */
 
 struct occtl_options {
 	const char *path;    /* absolute path of occtl */

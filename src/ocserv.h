@@ -8,10 +8,20 @@
 #pragma once
 
 #include <jansson.h>
+#include <stdbool.h>
 #include <stdint.h>
 
+#include "ban.h"
+#include "cookie.h"
 #include "err.h"
+#include "iroute.h"
 #include "session.h"
+
+/* What one ocserv can do beyond the basics, by version (OCSERV-FACTS.md). */
+struct ocserv_version {
+	char text[32]; /* "1.1.6"; "" when unknown */
+	unsigned major, minor, patch;
+};
 
 struct ocserv_backend_ops {
 	const char *name;
@@ -28,6 +38,27 @@ struct ocserv_backend_ops {
 	 * not there is ERR_NOT_FOUND when the backend can tell, else an error. */
 	int (*disconnect_id)(void *be, int64_t id, struct err_info *ei);
 	int (*disconnect_user)(void *be, const char *username, struct err_info *ei);
+	/* ocserv's version (occtl's, which ships with it). */
+	int (*version)(void *be, struct ocserv_version *ret, struct err_info *ei);
+	/* Cookies: all, or only those valid for reconnection; one by id (short
+	 * or full), ERR_NOT_FOUND when there is none. */
+	int (*cookies)(void *be, bool valid_only, struct cookie_list **ret, struct err_info *ei);
+	int (*cookie)(void *be, const char *sid, struct cookie_list **ret, struct err_info *ei);
+	int (*iroutes)(void *be, struct iroute_list **ret, struct err_info *ei);
+	/* Banned IPs; IPs with ban points. */
+	int (*bans)(void *be, struct ban_list **ret, struct err_info *ei);
+	int (*ban_points)(void *be, struct ban_list **ret, struct err_info *ei);
+	/* Lift the ban of a normalised address; ERR_NOT_FOUND when ocserv says
+	 * it was not banned. */
+	int (*unban)(void *be, const char *ip, struct err_info *ei);
+	/* Ask ocserv to re-read its configuration (no check: see conf_check.h). */
+	int (*reload)(void *be, struct err_info *ei);
+	/* ocserv ≥ 1.4.2: disconnect and invalidate the cookies of a session, of
+	 * every session of a user, or the cookie of a closed session (full id).
+	 * ERR_NOT_SUPPORTED on older versions. */
+	int (*terminate_id)(void *be, int64_t id, struct err_info *ei);
+	int (*terminate_user)(void *be, const char *username, struct err_info *ei);
+	int (*terminate_cookie)(void *be, const char *sid, struct err_info *ei);
 	void (*free)(void *be);
 };
 
@@ -45,3 +76,24 @@ int ocserv_user(struct ocserv *oc, const char *username, struct session_list **r
 int ocserv_id(struct ocserv *oc, int64_t id, struct session_list **ret, struct err_info *ei);
 int ocserv_disconnect_id(struct ocserv *oc, int64_t id, struct err_info *ei);
 int ocserv_disconnect_user(struct ocserv *oc, const char *username, struct err_info *ei);
+int ocserv_version(struct ocserv *oc, struct ocserv_version *ret, struct err_info *ei);
+int ocserv_cookies(struct ocserv *oc, bool valid_only, struct cookie_list **ret,
+		   struct err_info *ei);
+int ocserv_cookie(struct ocserv *oc, const char *sid, struct cookie_list **ret,
+		  struct err_info *ei);
+int ocserv_iroutes(struct ocserv *oc, struct iroute_list **ret, struct err_info *ei);
+int ocserv_bans(struct ocserv *oc, struct ban_list **ret, struct err_info *ei);
+int ocserv_ban_points(struct ocserv *oc, struct ban_list **ret, struct err_info *ei);
+int ocserv_unban(struct ocserv *oc, const char *ip, struct err_info *ei);
+int ocserv_reload(struct ocserv *oc, struct err_info *ei);
+int ocserv_terminate_id(struct ocserv *oc, int64_t id, struct err_info *ei);
+int ocserv_terminate_user(struct ocserv *oc, const char *username, struct err_info *ei);
+int ocserv_terminate_cookie(struct ocserv *oc, const char *sid, struct err_info *ei);
+
+/* Parse "1.1.6" (or a line ending in it, as `occtl -v` prints) into ret.
+ * Returns ERR_OCCTL_FAILED when there is no version number. */
+int ocserv_version_parse(const char *text, struct ocserv_version *ret);
+
+/* True when v is at least major.minor.patch (false when v is unknown). */
+bool ocserv_version_at_least(const struct ocserv_version *v, unsigned major, unsigned minor,
+			     unsigned patch);

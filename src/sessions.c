@@ -28,6 +28,16 @@ int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info 
 	return r;
 }
 
+int sessions_of_user(struct ocserv *oc, const char *username, struct session_list **ret,
+		     struct err_info *ei)
+{
+	int r = ocserv_user(oc, username, ret, ei);
+
+	if (r == 0)
+		session_list_keep_user(*ret, username);
+	return r;
+}
+
 int sessions_find(struct ocserv *oc, const struct session_selector *sel, struct session_list **ret,
 		  struct err_info *ei)
 {
@@ -65,11 +75,10 @@ int sessions_disconnect(struct ocserv *oc, const struct session_selector *sel,
 int sessions_disconnect_all(struct ocserv *oc, const char *username, struct session_list **ret,
 			    struct err_info *ei)
 {
-	int r = ocserv_user(oc, username, ret, ei);
+	int r = sessions_of_user(oc, username, ret, ei);
 
 	if (r < 0)
 		return r;
-	session_list_keep_user(*ret, username);
 	if ((*ret)->n == 0)
 		return 0;
 	r = ocserv_disconnect_user(oc, username, ei);

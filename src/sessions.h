@@ -17,6 +17,10 @@ struct session_selector {
 /* Authenticated sessions in ocserv's order. Caller frees *ret. */
 int sessions_list(struct ocserv *oc, struct session_list **ret, struct err_info *ei);
 
+/* Every authenticated session of username (possibly none). Caller frees *ret. */
+int sessions_of_user(struct ocserv *oc, const char *username, struct session_list **ret,
+		     struct err_info *ei);
+
 /* The selected session: *ret holds 0 or 1 sessions. When a username has
  * several, returns ERR_MULTIPLE_SESSIONS and *ret holds them all. In both
  * cases the caller frees *ret. */

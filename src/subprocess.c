@@ -28,11 +28,12 @@ struct capture {
 	size_t err_cap;
 };
 
-static int setup_actions(posix_spawn_file_actions_t *fa, int out_w, int err_w)
+static int setup_actions(posix_spawn_file_actions_t *fa, int in_r, int out_w, int err_w)
 {
 	if (posix_spawn_file_actions_init(fa) != 0)
 		return -1;
-	if (posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0) != 0 ||
+	if ((in_r >= 0 ? posix_spawn_file_actions_adddup2(fa, in_r, 0)
+		       : posix_spawn_file_actions_addopen(fa, 0, "/dev/null", O_RDONLY, 0)) != 0 ||
 	    posix_spawn_file_actions_adddup2(fa, out_w, 1) != 0 ||
 	    posix_spawn_file_actions_adddup2(fa, err_w, 2) != 0 ||
 	    posix_spawn_file_actions_addclosefrom_np(fa, 3) != 0) {
@@ -174,18 +175,44 @@ static void kill_group(pid_t pid, int *status)
 int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct spawn_result *ret,
 	      struct err_info *ei)
 {
-	int out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, status = 0, nomem = 0, r;
+	return spawn_run_input(argv, NULL, 0, timeout_ms, max_out, ret, ei);
+}
+
+/* Put the whole input into a pipe before the child starts: it fits in the
+ * pipe's buffer (SPAWN_MAX_INPUT), so writing never waits for the child. */
+static int input_pipe(const char *input, size_t len, int in_p[2], struct err_info *ei)
+{
+	if (input == NULL)
+		return 0;
+	if (len > SPAWN_MAX_INPUT)
+		return err_set(ei, ERR_INTERNAL, "input of %zu bytes is larger than %d", len,
+			       SPAWN_MAX_INPUT);
+	if (pipe2(in_p, O_CLOEXEC) < 0)
+		return err_set(ei, ERR_INTERNAL, "pipe: %s", strerror(errno));
+	if (write(in_p[1], input, len) != (ssize_t)len)
+		return err_set(ei, ERR_INTERNAL, "writing input: %s", strerror(errno));
+	close(in_p[1]);
+	in_p[1] = -1;
+	return 0;
+}
+
+int spawn_run_input(char *const argv[], const char *input, size_t input_len, unsigned timeout_ms,
+		    size_t max_out, struct spawn_result *ret, struct err_info *ei)
+{
+	int in_p[2] = {-1, -1}, out_p[2] = {-1, -1}, err_p[2] = {-1, -1}, status = 0, nomem = 0, r;
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	pid_t pid;
 	int64_t deadline = timefmt_mono_ms() + timeout_ms;
 
 	memset(ret, 0, sizeof(*ret));
+	if ((r = input_pipe(input, input_len, in_p, ei)) < 0)
+		goto out;
 	if (pipe2(out_p, O_CLOEXEC) < 0 || pipe2(err_p, O_CLOEXEC) < 0) {
 		r = err_set(ei, ERR_INTERNAL, "pipe: %s", strerror(errno));
 		goto out;
 	}
-	if (setup_actions(&fa, out_p[1], err_p[1]) < 0) {
+	if (setup_actions(&fa, in_p[0], out_p[1], err_p[1]) < 0) {
 		r = err_set(ei, ERR_INTERNAL, "posix_spawn file actions failed");
 		goto out;
 	}
@@ -234,6 +261,8 @@ int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct sp
 	r = ERR_OK;
 out:
 	for (int i = 0; i < 2; i++) {
+		if (in_p[i] >= 0)
+			close(in_p[i]);
 		if (out_p[i] >= 0)
 			close(out_p[i]);
 		if (err_p[i] >= 0)
@@ -249,4 +278,22 @@ void spawn_result_free(struct spawn_result *r)
 	free(r->out);
 	r->out = NULL;
 	r->out_len = 0;
+}
+
+int spawn_build_argv(bool use_sudo, const char *const *cmd, const char **argv, size_t max)
+{
+	size_t n = 0, need = (use_sudo ? 2 : 0) + 1;
+
+	for (size_t i = 0; cmd[i] != NULL; i++)
+		need++;
+	if (need > max)
+		return ERR_INTERNAL;
+	if (use_sudo) {
+		argv[n++] = SPAWN_SUDO_PATH;
+		argv[n++] = "-n";
+	}
+	for (size_t i = 0; cmd[i] != NULL; i++)
+		argv[n++] = cmd[i];
+	argv[n] = NULL;
+	return (int)n;
 }

@@ -5,6 +5,7 @@
  * SIGKILL after 500 ms); stdout capped. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "err.h"
@@ -30,5 +31,19 @@ struct spawn_result {
  * frees ret->out with spawn_result_free(). */
 int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct spawn_result *ret,
 	      struct err_info *ei);
+
+/* The same with input_len bytes of input on the program's stdin (then end
+ * of file), for secrets that must not appear in argv or the environment.
+ * At most SPAWN_MAX_INPUT bytes. */
+#define SPAWN_MAX_INPUT 4096
+int spawn_run_input(char *const argv[], const char *input, size_t input_len, unsigned timeout_ms,
+		    size_t max_out, struct spawn_result *ret, struct err_info *ei);
+
+/* Build the argv of a privileged program: `sudo -n cmd...` when use_sudo,
+ * else cmd itself. argv gets at most max entries including the final NULL;
+ * its pointers refer to cmd. Returns the argument count, or ERR_INTERNAL
+ * when it does not fit. */
+#define SPAWN_SUDO_PATH "/usr/bin/sudo"
+int spawn_build_argv(bool use_sudo, const char *const *cmd, const char **argv, size_t max);
 
 void spawn_result_free(struct spawn_result *r);

@@ -112,7 +112,7 @@ static void test_load_creates_and_keeps(void **state)
 
 	/* No temporary file is left behind. */
 	char tmp[200];
-	unit_join(tmp, sizeof(tmp), dir, "instance-id.tmp");
+	unit_join(tmp, sizeof(tmp), dir, ".instance-id.tmp");
 	assert_int_equal(access(tmp, F_OK), -1);
 }
 

@@ -1,0 +1,31 @@
+/* GET /ocserv/capabilities: what this agent can do with the ocserv it runs
+ * beside, version-dependent features reported as they are right now. */
+#include "api.h"
+#include "service.h"
+#include "terminate.h"
+
+static int handle_capabilities(struct agent *ag, const struct http_request *rq,
+			       const struct api_params *params, struct api_reply *rp)
+{
+	struct terminate_support ts;
+	struct service_options so;
+	struct service_error se;
+
+	terminate_support(&ag->terminate, &ts);
+	service_options_from_config(ag->cfg, &so);
+	rp->body = json_pack(
+		"{s:b,s:{s:o,s:s},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,"
+		"s:{s:b,s:o,s:s},s:[iii],s:b}}",
+		"ok", 1, "ocserv", "version", ts.version[0] ? json_string(ts.version) : json_null(),
+		"backend", ocserv_backend_name(ag->oc), "capabilities", "listSessions", 1,
+		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1,
+		"userSessions", 1, "sessionDetail", 1, "cookies", 1, "iroutes", 1, "bans", 1,
+		"unban", 1, "reload", 1, "serviceControl", service_check_systemd(&so, &se) == 0,
+		"terminate", "supported", ts.supported, "method",
+		ts.method ? json_string(ts.method) : json_null(), "reason", ts.reason,
+		"healthTiers", 1, 2, 3, "loginProbe", ag->cfg->probe_user != NULL);
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
+}
+
+const struct api_route api_route_capabilities = {"GET", "/ocserv/capabilities",
+						 handle_capabilities};

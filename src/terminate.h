@@ -1,0 +1,61 @@
+/* Terminate: end a user's VPN sessions AND keep their clients from coming
+ * back with their cookies (a plain disconnect leaves the cookie of a client
+ * that had already dropped, e.g. killed, valid until cookie-timeout).
+ *
+ * Two methods (docs/operations.md, "Terminate"):
+ * - native, ocserv ≥ 1.4.2: `terminate id|user` and `terminate session SID`
+ *   for the cookies of closed sessions;
+ * - hook, older ocserv: the session ids are listed in the revocation store
+ *   (revoke.h) BEFORE the sessions are disconnected, and the connect hook
+ *   refuses any connection that resumes one of them. This needs ocserv's
+ *   connect-script to be our hook.
+ * With neither, terminate is ERR_NOT_SUPPORTED and nothing is touched. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "hook_server.h"
+#include "ocserv.h"
+#include "revoke.h"
+#include "sessions.h"
+
+struct terminate_env {
+	struct ocserv *oc;
+	struct revoke *revoked;
+	bool hook_running;     /* the hook server listens */
+	const char *conf_path; /* ocserv.conf: is its connect-script our hook? (read each time) */
+};
+
+struct terminate_support {
+	bool supported;
+	const char *method; /* "native", "hook", or NULL when unsupported */
+	char version[32];   /* ocserv's, "" when unknown */
+	char reason[200];   /* why not, or how */
+};
+
+/* What this ocserv supports; never fails (an unknown version is reported in
+ * reason). */
+void terminate_support(const struct terminate_env *te, struct terminate_support *ret);
+
+struct terminate_result {
+	struct session_list *sessions; /* the live sessions ended (caller frees) */
+	size_t cookies;		       /* cookies of closed sessions invalidated or revoked */
+	const char *method;
+};
+
+/* Terminate the selected session (by id) or every session and resumable
+ * cookie of a user. ERR_NOT_FOUND when there is nothing to terminate,
+ * ERR_NOT_SUPPORTED (reason in ei) when neither method is available; on
+ * success res is filled and the caller frees res->sessions. */
+int terminate_run(const struct terminate_env *te, const struct session_selector *sel,
+		  struct terminate_result *res, struct err_info *ei);
+
+/* True when path names our hook: its basename is ocserv-agent-hook, or the
+ * script (at most 8 KiB) runs `ocserv-agent hook`. */
+bool terminate_is_hook_script(const char *path);
+
+/* The connect hook's decision (hook_decide_fn; app is a terminate_env):
+ * refuse a connection that resumes a revoked session. Fails open: when
+ * ocserv cannot say which session connects, it is allowed and logged. */
+bool terminate_hook_decide(void *app, const struct hook_event *ev, char *why, size_t len);
