@@ -13,6 +13,11 @@ readonly ENV_DEST=/etc/ocserv-agent.env
 readonly SUDOERS_DEST=/etc/sudoers.d/ocserv-agent
 readonly STATE_DIR=/var/lib/ocserv-agent
 readonly DEFAULT_OCCTL=/usr/bin/occtl
+readonly DEFAULT_SYSTEMCTL=/usr/bin/systemctl
+readonly DEFAULT_OCSERV_UNIT=ocserv.service
+readonly DEFAULT_OCSERV=/usr/sbin/ocserv
+readonly DEFAULT_OCSERV_CONF=/etc/ocserv/ocserv.conf
+readonly HOOK_DEST=/usr/local/libexec/ocserv-agent/ocserv-agent-hook
 
 script_dir=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
 repo_dir=$(dirname -- "$script_dir")
@@ -26,9 +31,16 @@ Installs ocserv-agent as a systemd service:
   - $STATE_DIR (owner $SERVICE_USER, mode 0750)
   - the binary as $BIN_DEST
   - the unit as $UNIT_DEST, enabled (not started)
+  - ocserv's connect/disconnect hook as $HOOK_DEST (set it as
+    connect-script and disconnect-script in ocserv.conf yourself)
   - $SUDOERS_DEST allowing $SERVICE_USER to run, as root, only the
     occtl commands the agent runs (OCCTL_PATH from $ENV_DEST when set,
     else $DEFAULT_OCCTL; with "-s OCCTL_SOCKET" when that is set there)
+    "systemctl start|stop|restart|reload" of ocserv's unit
+    (SYSTEMCTL_PATH, else $DEFAULT_SYSTEMCTL; OCSERV_UNIT, else
+    $DEFAULT_OCSERV_UNIT) and the configuration check "ocserv -t -c CONF"
+    (OCSERV_PATH, else $DEFAULT_OCSERV; OCSERV_CONF_PATH, else
+    $DEFAULT_OCSERV_CONF)
   - $ENV_DEST with a new random token, only if the file does not exist
 
 Options:
@@ -40,7 +52,8 @@ Options:
 
 Running it again is safe: the binary, unit and sudoers rule are replaced,
 the user, state directory and env file are kept. Run it again after changing
-OCCTL_PATH, OCCTL_SOCKET or OCCTL_USE_SUDO in $ENV_DEST.
+OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO, SYSTEMCTL_PATH, OCSERV_UNIT,
+OCSERV_PATH or OCSERV_CONF_PATH in $ENV_DEST.
 EOF
 }
 
@@ -134,6 +147,12 @@ plain_path() { # plain_path VALUE
 	[[ $1 =~ ^/[A-Za-z0-9._/+-]+$ ]]
 }
 
+# A unit name as the agent accepts it, less ':', which sudoers would read as
+# a separator.
+plain_unit() { # plain_unit VALUE
+	[[ $1 =~ ^[A-Za-z0-9_.@][A-Za-z0-9_.@-]*\.service$ ]] && [ ${#1} -le 255 ]
+}
+
 # The rule allows "occtl -s SOCKET ...". sudo matches the arguments as one
 # string, so it also allows "occtl -s 'SOCKET -j show user x'" (one argument),
 # which occtl reads as another socket path, in interactive mode. Harmless as
@@ -166,9 +185,25 @@ esac
 occtl_path=$(env_value OCCTL_PATH)
 [ -n "$occtl_path" ] || occtl_path=$DEFAULT_OCCTL
 occtl_socket=$(env_value OCCTL_SOCKET)
+systemctl_path=$(env_value SYSTEMCTL_PATH)
+[ -n "$systemctl_path" ] || systemctl_path=$DEFAULT_SYSTEMCTL
+ocserv_unit=$(env_value OCSERV_UNIT)
+[ -n "$ocserv_unit" ] || ocserv_unit=$DEFAULT_OCSERV_UNIT
+ocserv_path=$(env_value OCSERV_PATH)
+[ -n "$ocserv_path" ] || ocserv_path=$DEFAULT_OCSERV
+ocserv_conf=$(env_value OCSERV_CONF_PATH)
+[ -n "$ocserv_conf" ] || ocserv_conf=$DEFAULT_OCSERV_CONF
 if [ "$use_sudo" = yes ]; then
 	plain_path "$occtl_path" ||
 		die "OCCTL_PATH '$occtl_path' is not a plain absolute path; not writing a sudo rule"
+	plain_path "$systemctl_path" ||
+		die "SYSTEMCTL_PATH '$systemctl_path' is not a plain absolute path; not writing a sudo rule"
+	plain_path "$ocserv_path" ||
+		die "OCSERV_PATH '$ocserv_path' is not a plain absolute path; not writing a sudo rule"
+	plain_path "$ocserv_conf" ||
+		die "OCSERV_CONF_PATH '$ocserv_conf' is not a plain absolute path; not writing a sudo rule"
+	plain_unit "$ocserv_unit" ||
+		die "OCSERV_UNIT '$ocserv_unit' is not a plain unit name (letters, digits and . _ @ - only, ending in .service); not writing a sudo rule"
 	if [ -n "$occtl_socket" ]; then
 		plain_path "$occtl_socket" ||
 			die "OCCTL_SOCKET '$occtl_socket' is not a plain absolute path (letters, digits and . _ / + - only); not writing a sudo rule"
@@ -251,6 +286,8 @@ install_file "$bin_src" "$root$BIN_DEST" 0755
 note "installed $BIN_DEST"
 install_file "$unit_src" "$root$UNIT_DEST" 0644
 note "installed $UNIT_DEST"
+install_file "$script_dir/ocserv-agent-hook" "$root$HOOK_DEST" 0755
+note "installed $HOOK_DEST (ocserv.conf: connect-script = $HOOK_DEST, disconnect-script = $HOOK_DEST)"
 
 # --- env file (never overwritten) -------------------------------------------
 
@@ -287,19 +324,22 @@ else
 	occtl=$occtl_path${occtl_socket:+ -s $occtl_socket}
 	cat >"$tmp" <<EOF
 # Written by ocserv-agent's install.sh, and replaced on every run. Re-run
-# install.sh after changing OCCTL_PATH, OCCTL_SOCKET or OCCTL_USE_SUDO in
-# $ENV_DEST. The agent runs "sudo -n OCCTL_PATH [-s OCCTL_SOCKET] ...",
-# and sudo refuses every command line that differs from those below.
+# install.sh after changing OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO,
+# SYSTEMCTL_PATH or OCSERV_UNIT in $ENV_DEST. The agent runs
+# "sudo -n OCCTL_PATH [-s OCCTL_SOCKET] ..." and
+# "sudo -n SYSTEMCTL_PATH ACTION OCSERV_UNIT", and sudo refuses every
+# command line that differs from those below.
 #
 # The agent (user $SERVICE_USER) may run, as root and without a password,
 # exactly the occtl commands it uses and nothing else: not "stop now", not
-# "reload", not another socket, not output without -j.
+# "show events", not another socket, not output without -j. It runs
+# "reload" only after "ocserv -t" accepted the configuration.
 #
 # sudo matches the arguments as one string, and "*" there matches any text,
 # spaces included. That cannot reach another occtl command: occtl reads its
 # options (-s, -j) only before the first command word, and hands all the
-# words after "show user", "show id", "disconnect user" or "disconnect id"
-# to that command as its argument.
+# words after "show user", "show id", "show session", "disconnect user|id",
+# "unban ip" or "terminate user|id|session" to that command as its argument.
 #
 # NOEXEC: occtl may not start other programs. On a terminal it pipes its
 # output through a pager (less), whose "!" command would be a root shell.
@@ -309,9 +349,34 @@ Cmnd_Alias OCSERV_AGENT_OCCTL = \\
 	$occtl -j show users, \\
 	$occtl -j show user *, \\
 	$occtl -j show id [1-9]*, \\
+	$occtl -j show sessions all, \\
+	$occtl -j show sessions valid, \\
+	$occtl -j show session *, \\
+	$occtl -j show iroutes, \\
+	$occtl -j show ip bans, \\
+	$occtl -j show ip ban points, \\
 	$occtl disconnect id [1-9]*, \\
-	$occtl disconnect user *
-$SERVICE_USER ALL=(root) NOPASSWD:NOEXEC: OCSERV_AGENT_OCCTL
+	$occtl disconnect user *, \\
+	$occtl unban ip *, \\
+	$occtl reload, \\
+	$occtl terminate id [1-9]*, \\
+	$occtl terminate user *, \\
+	$occtl terminate session *
+#
+# The configuration check before every reload, restart or start: ocserv -t
+# reads the configuration, its keys and certificates (root-only) and exits.
+Cmnd_Alias OCSERV_AGENT_CHECK = $ocserv_path -t -c $ocserv_conf
+#
+# ocserv's unit may be started, stopped, restarted and reloaded: no other
+# unit, no other systemctl command (not enable, edit, kill, set-property,
+# daemon-reload). The agent reads the unit's state without sudo. systemctl
+# only talks to systemd over its socket, so NOEXEC costs it nothing.
+Cmnd_Alias OCSERV_AGENT_SYSTEMCTL = \\
+	$systemctl_path start $ocserv_unit, \\
+	$systemctl_path stop $ocserv_unit, \\
+	$systemctl_path restart $ocserv_unit, \\
+	$systemctl_path reload $ocserv_unit
+$SERVICE_USER ALL=(root) NOPASSWD:NOEXEC: OCSERV_AGENT_OCCTL, OCSERV_AGENT_SYSTEMCTL, OCSERV_AGENT_CHECK
 EOF
 	chown 0:0 "$tmp"
 	chmod 0440 "$tmp"
@@ -319,7 +384,7 @@ EOF
 		die "the generated sudoers rule does not validate; $SUDOERS_DEST left unchanged"
 	mv -f -- "$tmp" "$root$SUDOERS_DEST"
 	tmp=
-	note "installed $SUDOERS_DEST (as root: $occtl -j show status|users|user|id, $occtl disconnect id|user)"
+	note "installed $SUDOERS_DEST (as root: the occtl commands of the agent, $systemctl_path start|stop|restart|reload $ocserv_unit, $ocserv_path -t -c $ocserv_conf)"
 fi
 
 # --- enable the unit ---------------------------------------------------------

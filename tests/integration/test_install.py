@@ -1,6 +1,6 @@
 """dist/install.sh, run for real into a throwaway root (--root): the service user, the state
 directory, the binary, the unit (enabled), a sudoers rule that visudo accepts and that allows
-exactly the occtl commands the agent runs, and an env file with a generated token that a second
+exactly the occtl and systemctl commands the agent runs, and an env file with a generated token that a second
 run never rewrites. (tests/integration/test_sudo.py puts the same rule to work with real sudo.)"""
 
 import json
@@ -26,11 +26,20 @@ def install(root, *extra):
                           capture_output=True, text=True, timeout=120)
 
 
-def agent_commands(occtl="/usr/bin/occtl", socket=None):
-    """What the agent runs after `sudo -n` (src/occtl.c), as sudoers patterns."""
+def agent_commands(occtl="/usr/bin/occtl", socket=None, systemctl="/usr/bin/systemctl",
+                   unit="ocserv.service", ocserv="/usr/sbin/ocserv",
+                   conf="/etc/ocserv/ocserv.conf"):
+    """What the agent runs after `sudo -n` (src/occtl.c, src/service.c, src/conf_check.c), as
+    sudoers patterns."""
     p = f"{occtl} -s {socket}" if socket else occtl
     return {f"{p} -j show status", f"{p} -j show users", f"{p} -j show user *",
-            f"{p} -j show id [1-9]*", f"{p} disconnect id [1-9]*", f"{p} disconnect user *"}
+            f"{p} -j show id [1-9]*", f"{p} disconnect id [1-9]*", f"{p} disconnect user *",
+            f"{p} -j show sessions all", f"{p} -j show sessions valid",
+            f"{p} -j show session *", f"{p} -j show iroutes", f"{p} -j show ip bans",
+            f"{p} -j show ip ban points", f"{p} unban ip *", f"{p} reload",
+            f"{p} terminate id [1-9]*", f"{p} terminate user *", f"{p} terminate session *",
+            f"{ocserv} -t -c {conf}",
+            *(f"{systemctl} {a} {unit}" for a in ("start", "stop", "restart", "reload"))}
 
 
 def parsed_rule(path):
@@ -219,6 +228,36 @@ def test_install_refuses_a_sudoers_injection(tmp_path):
     r = install(root)
     assert r.returncode != 0
     assert not (root / "etc/sudoers.d/ocserv-agent").exists()
+
+
+def test_install_rule_for_the_configured_unit(tmp_path):
+    root = make_root(tmp_path)
+    (root / "etc/ocserv-agent.env").write_text(
+        "AGENT_AUTH_TOKEN_CURRENT=x\nSYSTEMCTL_PATH=/bin/systemctl\nOCSERV_UNIT='ocserv@vpn-1.service'\n")
+    r = install(root)
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert_rule_allows_exactly(root / "etc/sudoers.d/ocserv-agent",
+                               agent_commands(systemctl="/bin/systemctl", unit="ocserv@vpn-1.service"))
+
+
+@pytest.mark.parametrize("line", [
+    "OCSERV_UNIT=ocserv.service,ALL",
+    "OCSERV_UNIT=ocserv.service /bin/sh",
+    "OCSERV_UNIT=a:b.service",  # the agent takes it; sudoers would not
+    "OCSERV_UNIT=-ocserv.service", "OCSERV_UNIT=ocserv", "OCSERV_UNIT=ocserv.socket",
+    "OCSERV_UNIT=*.service", "OCSERV_UNIT=ocserv!.service", "OCSERV_UNIT=.service",
+    "SYSTEMCTL_PATH=/usr/bin/systemctl,ALL", "SYSTEMCTL_PATH=systemctl",
+    "SYSTEMCTL_PATH='/usr/bin/system ctl'",
+])
+def test_install_refuses_unsafe_service_settings(tmp_path, line):
+    """Refused before anything is changed, naming the variable."""
+    root = make_root(tmp_path)
+    (root / "etc/ocserv-agent.env").write_text(f"AGENT_AUTH_TOKEN_CURRENT=x\n{line}\n")
+    r = install(root)
+    assert r.returncode != 0, r.stdout
+    assert line.split("=")[0] in r.stderr and "not writing a sudo rule" in r.stderr, r.stderr
+    assert not (root / "etc/sudoers.d/ocserv-agent").exists()
+    assert entry(root / "etc/passwd", "ocservagent") is None
 
 
 def test_install_without_sudo_writes_no_rule(tmp_path):

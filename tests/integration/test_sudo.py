@@ -23,11 +23,18 @@ import pytest
 
 from helpers import assert_error, assert_ok, minimal_root
 from lab import OCCTL, REPO, Agent, LabError, kill_quiet, pid_alive, wait_until
+import lab_chroot
 
 SETPRIV = shutil.which("setpriv") or "/usr/bin/setpriv"
 SUDO = "/usr/bin/sudo"
 INSTALL = os.path.join(REPO, "dist", "install.sh")
 CLEAN_ENV = {"PATH": "/usr/sbin:/usr/bin:/sbin:/bin", "LC_ALL": "C"}
+# OA_OCSERV_VERSION=1.3.0/1.5.0 (lab_chroot.py): the agent's OCCTL_PATH is a wrapper script that
+# runs the chroot's occtl; the installer's rule names /usr/bin/occtl and NOEXEC stops a wrapper.
+HOST_OCCTL_ONLY = pytest.mark.skipif(
+    lab_chroot.selected_version() != lab_chroot.HOST_VERSION,
+    reason="an agent under the installer's sudo rule runs the host's /usr/bin/occtl only (NOEXEC "
+           "stops the chroot lab's occtl wrapper); the rule does not depend on ocserv's version")
 
 
 @pytest.fixture(scope="module")
@@ -41,12 +48,14 @@ def service_user():
         subprocess.run(["userdel", name], capture_output=True)
 
 
-def installer_rule(tmp_path, socket):
-    """The sudoers file dist/install.sh writes when the env file sets OCCTL_SOCKET=socket."""
+def installer_rule(tmp_path, socket, conf=None):
+    """The sudoers file dist/install.sh writes when the env file sets OCCTL_SOCKET=socket (and
+    OCSERV_CONF_PATH=conf)."""
     root = minimal_root(tmp_path / "install-root")
     etc = root / "etc"
     (etc / "ocserv-agent.env").write_text(
-        f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_PATH={OCCTL}\nOCCTL_SOCKET={socket}\n")
+        f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_PATH={OCCTL}\nOCCTL_SOCKET={socket}\n"
+        + (f"OCSERV_CONF_PATH={conf}\n" if conf else ""))
     r = subprocess.run(["bash", INSTALL, "--root", str(root), "--bin", "/bin/true"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
@@ -56,13 +65,13 @@ def installer_rule(tmp_path, socket):
 @pytest.fixture
 def sudoers_rule(lab, service_user, tmp_path):
     """The installer's rule, active for the throwaway user instead of ocservagent."""
-    text = installer_rule(tmp_path, lab.socket)
+    text = installer_rule(tmp_path, lab.socket, lab.conf)
     assert f"{OCCTL} -s {lab.socket} -j show users," in text
     text, users = re.subn(r"^ocservagent(?=\s)", service_user.pw_name, text, flags=re.M)
-    # Alias names are global to sudo: a unique one cannot clash with a real installation's file.
-    text, aliases = re.subn(r"\bOCSERV_AGENT_OCCTL\b", f"OA_TEST_{secrets.token_hex(4).upper()}",
-                            text)
-    assert (users, aliases) == (1, 2), text
+    # Alias names are global to sudo: unique ones cannot clash with a real installation's file.
+    text, aliases = re.subn(r"\bOCSERV_AGENT_(OCCTL|SYSTEMCTL|CHECK)\b",
+                            rf"OA_TEST_{secrets.token_hex(4).upper()}_\1", text)
+    assert (users, aliases) == (1, 6), text
     path = f"/etc/sudoers.d/{service_user.pw_name}"
     tmp = path + ".tmp"  # a name with a dot: sudo ignores it
     try:
@@ -108,6 +117,7 @@ def ocserv_alive(lab):
     return lab.running() and lab.occtl("show", "status").returncode == 0
 
 
+@HOST_OCCTL_ONLY
 def test_unprivileged_agent_uses_sudo_occtl(lab, agent_bin, service_user, sudoers_rule):
     """Every occtl command the agent has passes the rule: show status/users/user/id,
     disconnect id/user."""
@@ -143,6 +153,37 @@ def test_unprivileged_agent_uses_sudo_occtl(lab, agent_bin, service_user, sudoer
         lab.kill_clients("alice")
 
 
+@HOST_OCCTL_ONLY
+def test_unprivileged_agent_runs_every_new_command_through_sudo(lab, agent_bin, service_user,
+                                                                sudoers_rule):
+    """show sessions/session/iroutes/ip bans/ip ban points, unban, ocserv -t and reload all pass
+    the rule: no endpoint answers with sudo's refusal."""
+    carol = lab.connect_one("carol")
+    a = unprivileged_agent(lab, agent_bin, service_user)
+    try:
+        a.start()
+        assert agent_uid(a) != 0
+        detail = assert_ok(a.get(f"/ocserv/sessions/{carol.session_id}"))["session"]  # show id
+        assert detail["username"] == "carol"
+        cookies = assert_ok(a.get("/ocserv/cookies"))["cookies"]  # show sessions all
+        mine = [c for c in cookies if c["username"] == "carol"]
+        assert mine, cookies
+        assert_ok(a.get("/ocserv/cookies?valid=true"))  # show sessions valid
+        one = assert_ok(a.get(f"/ocserv/cookies/{mine[0]['sessionId']}"))  # show session
+        assert one["cookie"]["username"] == "carol"
+        assert_ok(a.get("/ocserv/iroutes"))  # show iroutes
+        assert_ok(a.get("/ocserv/bans"))  # show ip bans
+        assert_ok(a.get("/ocserv/ban-points"))  # show ip ban points
+        assert_error(a.request("DELETE", "/ocserv/bans/10.9.8.7"), 404, "NOT_FOUND")  # unban
+        pid = lab.status_json()["Server PID"]
+        assert assert_ok(a.post("/ocserv/reload", {}))["reloaded"] is True  # ocserv -t, reload
+        assert lab.status_json()["Server PID"] == pid
+        assert "password is required" not in a.log() and "not allowed" not in a.log()
+    finally:
+        a.close()
+        lab.kill_clients("carol")
+
+
 def test_unprivileged_agent_without_sudo_rule_is_degraded(lab, agent_bin, service_user,
                                                           sudoers_rule):
     os.unlink(sudoers_rule)  # as if the installer's rule were missing
@@ -168,7 +209,7 @@ def test_rule_refuses_what_the_agent_never_runs(lab, service_user, sudoers_rule)
 
     refused = [
         [OCCTL, "-s", sock, "stop", "now"],
-        [OCCTL, "-s", sock, "reload"],
+        [OCCTL, "-s", sock, "-j", "reload"],
         [OCCTL, "-s", "/tmp/other.sock", "-j", "show", "users"],
         [OCCTL, "-s", sock, "show", "users"],  # no -j
         [OCCTL, "-j", "show", "users"],  # occtl's default socket
@@ -176,8 +217,12 @@ def test_rule_refuses_what_the_agent_never_runs(lab, service_user, sudoers_rule)
         [OCCTL, "-s", sock, "-j", "show", "users", "extra"],
         [OCCTL, "-s", sock, "-j", "show", "user"],  # no name
         [OCCTL, "-s", sock, "-j", "show", "events"],
-        [OCCTL, "-s", sock, "-j", "show", "ip", "bans"],
-        [OCCTL, "-s", sock, "unban", "ip", "127.0.0.1"],
+        [OCCTL, "-s", sock, "show", "ip", "bans"],  # no -j
+        [OCCTL, "-s", sock, "unban", "ip"],  # no address
+        [OCCTL, "-s", sock, "-j", "show", "sessions"],
+        [OCCTL, "-s", sock, "terminate", "id", "-1"],
+        ["/usr/sbin/ocserv", "-t", "-c", "/tmp/other.conf"],  # only the configured file
+        ["/usr/sbin/ocserv", "-c", "/etc/ocserv/ocserv.conf"],  # never ocserv itself
         [OCCTL, "-s", sock, "disconnect", "id", "-1"],
         [OCCTL, "-s", sock],  # interactive
         [OCCTL],
@@ -209,6 +254,30 @@ def test_rule_refuses_what_the_agent_never_runs(lab, service_user, sudoers_rule)
 
     assert ocserv_alive(lab), lab.server_log()[-2000:]
     assert lab.status_json()["Server PID"] == pid_before
+
+
+def test_rule_allows_exactly_the_service_actions(service_user, sudoers_rule):
+    """`sudo -l CMD` answers whether the rule allows CMD without running it: the four actions
+    on ocserv's unit pass (src/service.c runs them), any other systemctl use does not."""
+    systemctl = "/usr/bin/systemctl"
+    for action in ("start", "stop", "restart", "reload"):
+        r = sudo_as(service_user, "-l", systemctl, action, "ocserv.service")
+        assert r.returncode == 0, (action, r.stdout, r.stderr)
+    refused = [
+        [action, "ocserv"] for action in ("start", "stop", "restart", "reload")
+    ] + [
+        ["restart", "other.service"],
+        ["restart", "ocserv.service", "other.service"],
+        ["restart", "--no-block", "ocserv.service"],
+        ["show", "ocserv.service"],  # read without sudo
+        ["status", "ocserv.service"],  # a pager
+        ["enable", "ocserv.service"], ["disable", "ocserv.service"], ["mask", "ocserv.service"],
+        ["edit", "ocserv.service"], ["kill", "ocserv.service"], ["daemon-reload"],
+        ["set-property", "ocserv.service", "CPUQuota=1%"], ["reboot"], [],
+    ]
+    for args in refused:
+        r = sudo_as(service_user, "-l", systemctl, *args)
+        assert r.returncode != 0, (args, r.stdout)
 
 
 def test_rule_gives_no_pager_shell(lab, service_user, sudoers_rule):
@@ -278,6 +347,7 @@ def runs_for(sock):
     return found
 
 
+@HOST_OCCTL_ONLY
 def test_hung_ocserv_leaves_no_root_occtl(lab, agent_bin, service_user, sudoers_rule):
     """A timed-out call must end the root occtl behind sudo, not just sudo: otherwise every
     request to a hung ocserv leaves one more root occtl waiting on the socket."""
