@@ -26,7 +26,9 @@ def code_routes():
 def test_openapi_routes_match_the_route_table():
     spec = yaml.safe_load(read("docs/openapi.yaml"))
     assert spec["openapi"].startswith("3.")
-    documented = {(m, p) for p, ops in spec["paths"].items() for m in ops
+    # OpenAPI names its path parameters ({username}); the route table writes {}.
+    documented = {(m, re.sub(r"\{\w+\}", "{}", p))
+                  for p, ops in spec["paths"].items() for m in ops
                   if m in ("get", "post", "put", "patch", "delete")}
     routes = code_routes()
     assert len(routes) >= 7
