@@ -43,3 +43,45 @@ def test_openapi_lists_every_error_code():
     assert not missing, f"error codes missing from docs/openapi.yaml: {missing}"
     api_md = read("docs/api.md")
     assert not [c for c in codes if c not in api_md]
+
+
+SCHEMA_KEYWORDS = {
+    "type", "description", "properties", "items", "required", "enum", "nullable", "format",
+    "example", "examples", "$ref", "oneOf", "allOf", "anyOf", "additionalProperties", "minimum",
+    "maximum", "minLength", "maxLength", "pattern", "default", "readOnly", "minItems",
+    "maxItems", "deprecated", "uniqueItems",
+}
+
+
+def test_openapi_schemas_are_well_formed():
+    """A comma in an unquoted flow-style description splits it into a stray key; every $ref
+    must point at something."""
+    spec = yaml.safe_load(read("docs/openapi.yaml"))
+    problems = []
+
+    def resolve(ref):
+        node = spec
+        for part in ref.lstrip("#/").split("/"):
+            if not isinstance(node, dict) or part not in node:
+                return False
+            node = node[part]
+        return True
+
+    def walk(node, where):
+        if isinstance(node, dict):
+            for name, prop in (node.get("properties") or {}).items():
+                if isinstance(prop, dict):
+                    stray = sorted(set(prop) - SCHEMA_KEYWORDS)
+                    if stray:
+                        problems.append(f"{where}/properties/{name}: stray keys {stray}")
+            ref = node.get("$ref")
+            if isinstance(ref, str) and not resolve(ref):
+                problems.append(f"{where}: unresolved $ref {ref}")
+            for k, v in node.items():
+                walk(v, f"{where}/{k}")
+        elif isinstance(node, list):
+            for i, v in enumerate(node):
+                walk(v, f"{where}[{i}]")
+
+    walk(spec, "")
+    assert not problems, "\n".join(problems)
