@@ -79,8 +79,9 @@ int api_body_object(const struct http_request *rq, json_t **ret, struct api_repl
 
 /* Match one route path against the request path segment by segment: a
  * "{}" segment matches any non-empty segment, which is percent-decoded into
- * params. Returns true on a match; *bad is set when a parameter decodes to
- * text with a NUL byte. */
+ * params. Returns true on a match; *bad is set when a parameter is longer
+ * than API_MAX_PARAM - 1 bytes (as sent) or decodes to text with a NUL byte:
+ * the route is right, the value is not. */
 static bool path_match(const char *pattern, const char *path, struct api_params *params, bool *bad)
 {
 	params->n = 0;
@@ -88,13 +89,18 @@ static bool path_match(const char *pattern, const char *path, struct api_params 
 		size_t pl = strcspn(pattern, "/"), sl = strcspn(path, "/");
 
 		if (pl == 2 && strncmp(pattern, "{}", 2) == 0) {
-			if (sl == 0 || sl >= API_MAX_PARAM || params->n == API_MAX_PARAMS)
+			if (sl == 0 || params->n == API_MAX_PARAMS)
 				return false;
 			char *v = params->v[params->n++];
-			memcpy(v, path, sl);
-			v[sl] = '\0';
-			if (uri_pct_decode(v) != strlen(v))
+			if (sl >= API_MAX_PARAM) {
 				*bad = true;
+				v[0] = '\0';
+			} else {
+				memcpy(v, path, sl);
+				v[sl] = '\0';
+				if (uri_pct_decode(v) != strlen(v))
+					*bad = true;
+			}
 		} else if (pl != sl || strncmp(pattern, path, pl) != 0) {
 			return false;
 		}
@@ -111,8 +117,8 @@ static bool path_match(const char *pattern, const char *path, struct api_params 
 }
 
 /* Find the route for rq. Returns it (params filled), or NULL with *err set
- * to ERR_NOT_FOUND, ERR_BAD_REQUEST (a parameter held a NUL byte) or
- * ERR_METHOD_NOT_ALLOWED (and allow to the methods the path has). */
+ * to ERR_NOT_FOUND, ERR_BAD_REQUEST (a parameter too long or holding a NUL
+ * byte) or ERR_METHOD_NOT_ALLOWED (and allow to the methods the path has). */
 static const struct api_route *route_find(const struct http_request *rq, struct api_params *params,
 					  int *err, char *allow, size_t allow_len)
 {
@@ -204,7 +210,8 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 	else if ((route = route_find(rq, &params, &r, rs->allow, sizeof(rs->allow))) != NULL)
 		r = route->handler(ag, rq, &params, &rp);
 	else if (r == ERR_BAD_REQUEST)
-		api_fail(&rp, r, "path parameters must not contain NUL bytes");
+		api_fail(&rp, r, "a path parameter holds a NUL byte or is longer than %d bytes",
+			 API_MAX_PARAM - 1);
 
 	rs->status = err_http_status(r);
 	if (r == 0 && rp.text != NULL) {

@@ -42,8 +42,10 @@ struct api_params {
 typedef int api_handler_fn(struct agent *ag, const struct http_request *rq,
 			   const struct api_params *params, struct api_reply *rp);
 
-/* A path segment "{}" is a parameter: any non-empty segment shorter than
- * API_MAX_PARAM bytes. Several routes may share a path with other methods. */
+/* A path segment "{}" is a parameter: any non-empty segment; one of
+ * API_MAX_PARAM bytes or more (as sent), or that decodes to a NUL byte, is
+ * answered 400 by the router. Several routes may share a path with other
+ * methods. */
 struct api_route {
 	const char *method;
 	const char *path;

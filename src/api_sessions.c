@@ -399,7 +399,8 @@ static int handle_terminate(struct agent *ag, const struct http_request *rq,
 	if (r == 0) {
 		r = terminate_run(&ag->terminate, &sel, &res, &rp->ei);
 		if (r == ERR_NOT_SUPPORTED)
-			api_fail(rp, r, "%s", rp->ei.detail);
+			api_fail(rp, r, "%s",
+				 res.why[0] ? res.why : "this ocserv cannot terminate sessions");
 		else if (r == ERR_NOT_FOUND)
 			api_fail(rp, r, "no session or resumable cookie to terminate");
 		char extra[64] = "";

@@ -176,8 +176,10 @@ int terminate_run(const struct terminate_env *te, const struct session_selector 
 
 	memset(res, 0, sizeof(*res));
 	terminate_support(te, &ts);
-	if (!ts.supported)
+	if (!ts.supported) {
+		snprintf(res->why, sizeof(res->why), "%s", ts.reason);
 		return err_set(ei, ERR_NOT_SUPPORTED, "%s", ts.reason);
+	}
 	r = gather(te, sel, &live, &cookies, ei);
 	if (r < 0)
 		return r;

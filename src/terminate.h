@@ -42,11 +42,13 @@ struct terminate_result {
 	struct session_list *sessions; /* the live sessions ended (caller frees) */
 	size_t cookies;		       /* cookies of closed sessions invalidated or revoked */
 	const char *method;
+	char why[200]; /* with ERR_NOT_SUPPORTED from the support check: for the client */
 };
 
 /* Terminate the selected session (by id) or every session and resumable
  * cookie of a user. ERR_NOT_FOUND when there is nothing to terminate,
- * ERR_NOT_SUPPORTED (reason in ei) when neither method is available; on
+ * ERR_NOT_SUPPORTED when neither method is available (res->why says why, in
+ * words fit for the client; ei only ever holds detail for the log); on
  * success res is filled and the caller frees res->sessions. */
 int terminate_run(const struct terminate_env *te, const struct session_selector *sel,
 		  struct terminate_result *res, struct err_info *ei);

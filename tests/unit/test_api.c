@@ -6,10 +6,15 @@
 
 #include <cmocka.h>
 
+#include <time.h>
+
 #include "agent.h"
 #include "api.h"
 #include "ocserv.h"
+#include "revoke.h"
+#include "service.h"
 #include "session.h"
+#include "timefmt.h"
 #include "unit.h"
 
 #define TOKEN	   "tok-current-0123456789"
@@ -18,18 +23,30 @@
 
 /* ---- the fake backend ---- */
 
+#define BAN_NOW (INT64_C(1795291959) + 60) /* "now" for the ban lists' countdowns */
+
 static struct fake {
 	int status_r, list_r, user_r, id_r, disc_id_r, disc_user_r;
+	int version_r, cookies_r, cookie_r, iroutes_r, bans_r, ban_points_r, unban_r, reload_r;
+	int term_id_r, term_user_r, term_cookie_r;
 	const char *status_json; /* the normalised object status returns */
 	const char *list_json, *user_json, *id_json;
+	const char *version; /* what `occtl -v` would print */
+	const char *cookies_json, *cookie_json, *iroutes_json, *bans_json, *ban_points_json;
 	/* what it was asked */
 	int n_status, n_list, n_user, n_id, n_disc_id, n_disc_user;
+	int n_version, n_cookies, n_cookie, n_iroutes, n_bans, n_ban_points, n_unban, n_reload;
+	int n_term_id, n_term_user, n_term_cookie;
 	unsigned status_timeout;
-	int64_t id_arg, disc_id_arg;
-	char user_arg[128], disc_user_arg[128];
+	int64_t id_arg, disc_id_arg, term_id_arg;
+	bool cookies_valid_arg;
+	char user_arg[300], disc_user_arg[128], cookie_arg[300], unban_arg[64];
+	char term_user_arg[128], term_cookie_arg[4][64];
 } fk;
 
-static char *users_150, *users_116, *bob_150, *alice_150;
+static char *users_150, *users_116, *bob_150, *alice_150, *alice_116;
+static char *cookies_all_150, *cookies_valid_150, *cookies_all_116, *cookie_sid_150;
+static char *iroutes_150, *iroutes_116, *bans_150, *bans_116, *ban_points_150;
 
 static int fake_sessions(const char *text, struct session_list **ret, struct err_info *ei)
 {
@@ -92,6 +109,106 @@ static int fake_disconnect_user(void *be, const char *username, struct err_info 
 	return fk.disc_user_r < 0 ? err_set(ei, fk.disc_user_r, DETAIL " disconnect user") : 0;
 }
 
+static int fake_version(void *be, struct ocserv_version *ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_version++;
+	if (fk.version_r < 0)
+		return err_set(ei, fk.version_r, DETAIL " version");
+	return ocserv_version_parse(fk.version, ret) < 0
+		       ? err_set(ei, ERR_OCCTL_FAILED, DETAIL " no version")
+		       : 0;
+}
+
+static int fake_cookies(void *be, bool valid_only, struct cookie_list **ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_cookies++;
+	fk.cookies_valid_arg = valid_only;
+	if (fk.cookies_r < 0)
+		return err_set(ei, fk.cookies_r, DETAIL " cookies");
+	return cookie_list_parse_occtl(fk.cookies_json, strlen(fk.cookies_json), ret, ei);
+}
+
+static int fake_cookie(void *be, const char *sid, struct cookie_list **ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_cookie++;
+	snprintf(fk.cookie_arg, sizeof(fk.cookie_arg), "%s", sid);
+	if (fk.cookie_r < 0)
+		return err_set(ei, fk.cookie_r, DETAIL " cookie");
+	return cookie_list_parse_occtl(fk.cookie_json, strlen(fk.cookie_json), ret, ei);
+}
+
+static int fake_iroutes(void *be, struct iroute_list **ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_iroutes++;
+	if (fk.iroutes_r < 0)
+		return err_set(ei, fk.iroutes_r, DETAIL " iroutes");
+	return iroute_list_parse_occtl(fk.iroutes_json, strlen(fk.iroutes_json), ret, ei);
+}
+
+static int fake_bans(void *be, struct ban_list **ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_bans++;
+	if (fk.bans_r < 0)
+		return err_set(ei, fk.bans_r, DETAIL " bans");
+	return ban_list_parse_occtl(fk.bans_json, strlen(fk.bans_json), BAN_NOW, ret, ei);
+}
+
+static int fake_ban_points(void *be, struct ban_list **ret, struct err_info *ei)
+{
+	(void)be;
+	fk.n_ban_points++;
+	if (fk.ban_points_r < 0)
+		return err_set(ei, fk.ban_points_r, DETAIL " ban points");
+	return ban_list_parse_occtl(fk.ban_points_json, strlen(fk.ban_points_json), BAN_NOW, ret,
+				    ei);
+}
+
+static int fake_unban(void *be, const char *ip, struct err_info *ei)
+{
+	(void)be;
+	fk.n_unban++;
+	snprintf(fk.unban_arg, sizeof(fk.unban_arg), "%s", ip);
+	return fk.unban_r < 0 ? err_set(ei, fk.unban_r, DETAIL " unban") : 0;
+}
+
+static int fake_reload(void *be, struct err_info *ei)
+{
+	(void)be;
+	fk.n_reload++;
+	return fk.reload_r < 0 ? err_set(ei, fk.reload_r, DETAIL " reload") : 0;
+}
+
+static int fake_terminate_id(void *be, int64_t id, struct err_info *ei)
+{
+	(void)be;
+	fk.n_term_id++;
+	fk.term_id_arg = id;
+	return fk.term_id_r < 0 ? err_set(ei, fk.term_id_r, DETAIL " terminate id") : 0;
+}
+
+static int fake_terminate_user(void *be, const char *username, struct err_info *ei)
+{
+	(void)be;
+	fk.n_term_user++;
+	snprintf(fk.term_user_arg, sizeof(fk.term_user_arg), "%s", username);
+	return fk.term_user_r < 0 ? err_set(ei, fk.term_user_r, DETAIL " terminate user") : 0;
+}
+
+static int fake_terminate_cookie(void *be, const char *sid, struct err_info *ei)
+{
+	(void)be;
+	if (fk.n_term_cookie < 4)
+		snprintf(fk.term_cookie_arg[fk.n_term_cookie], sizeof(fk.term_cookie_arg[0]), "%s",
+			 sid);
+	fk.n_term_cookie++;
+	return fk.term_cookie_r < 0 ? err_set(ei, fk.term_cookie_r, DETAIL " terminate cookie") : 0;
+}
+
 static void fake_free(void *be)
 {
 	(void)be;
@@ -105,12 +222,24 @@ static const struct ocserv_backend_ops fake_ops = {
 	.id = fake_id,
 	.disconnect_id = fake_disconnect_id,
 	.disconnect_user = fake_disconnect_user,
+	.version = fake_version,
+	.cookies = fake_cookies,
+	.cookie = fake_cookie,
+	.iroutes = fake_iroutes,
+	.bans = fake_bans,
+	.ban_points = fake_ban_points,
+	.unban = fake_unban,
+	.reload = fake_reload,
+	.terminate_id = fake_terminate_id,
+	.terminate_user = fake_terminate_user,
+	.terminate_cookie = fake_terminate_cookie,
 	.free = fake_free,
 };
 
 /* ---- the agent ---- */
 
 static char tmpdir[64], conf_path[128], servers_path[128];
+static char ocserv_conf[128], fake_ocserv[128], fake_ocserv_argv[160], hook_script[128];
 static struct agent_config cfg;
 static struct agent ag;
 
@@ -121,7 +250,19 @@ static int group_setup(void **state)
 	users_116 = unit_read_fixture("1.1.6", "j-show-users", NULL);
 	bob_150 = unit_read_fixture("1.5.0", "j-show-user-bob", NULL);
 	alice_150 = unit_read_fixture("1.5.0", "j-show-id-ID", NULL);
-	if (!users_150 || !users_116 || !bob_150 || !alice_150)
+	alice_116 = unit_read_fixture("1.1.6", "j-show-id-ID", NULL);
+	cookies_all_150 = unit_read_fixture("1.5.0", "j-show-sessions-all", NULL);
+	cookies_valid_150 = unit_read_fixture("1.5.0", "j-show-sessions-valid", NULL);
+	cookies_all_116 = unit_read_fixture("1.1.6", "j-show-sessions-all", NULL);
+	cookie_sid_150 = unit_read_fixture("1.5.0", "j-show-session-SID", NULL);
+	iroutes_150 = unit_read_fixture("1.5.0", "j-show-iroutes", NULL);
+	iroutes_116 = unit_read_fixture("1.1.6", "j-show-iroutes", NULL);
+	bans_150 = unit_read_fixture("1.5.0", "j-show-ip-bans", NULL);
+	bans_116 = unit_read_fixture("1.1.6", "j-show-ip-bans", NULL);
+	ban_points_150 = unit_read_fixture("1.5.0", "j-show-ip-ban-points", NULL);
+	if (!users_150 || !users_116 || !bob_150 || !alice_150 || !alice_116 || !cookies_all_150 ||
+	    !cookies_valid_150 || !cookies_all_116 || !cookie_sid_150 || !iroutes_150 ||
+	    !iroutes_116 || !bans_150 || !bans_116 || !ban_points_150)
 		return -1;
 	if (unit_mkdtemp(tmpdir, sizeof(tmpdir), "apitest") == NULL)
 		return -1;
@@ -141,6 +282,12 @@ static int group_setup(void **state)
 	cfg.radius_conf_path = conf_path;
 	cfg.radius_servers_path = servers_path;
 	cfg.state_dir = tmpdir;
+	unit_join(ocserv_conf, sizeof(ocserv_conf), tmpdir, "ocserv.conf");
+	unit_join(fake_ocserv, sizeof(fake_ocserv), tmpdir, "ocserv");
+	snprintf(fake_ocserv_argv, sizeof(fake_ocserv_argv), "%s.argv", fake_ocserv);
+	unit_join(hook_script, sizeof(hook_script), tmpdir, "ocserv-agent-hook");
+	cfg.ocserv_conf_path = ocserv_conf;
+	cfg.ocserv_path = fake_ocserv;
 	ag.cfg = &cfg;
 	ag.oc = ocserv_new(&fake_ops, &fk);
 	snprintf(ag.instance_id, sizeof(ag.instance_id), "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
@@ -152,13 +299,17 @@ static int group_setup(void **state)
 
 static int group_teardown(void **state)
 {
+	char *texts[] = {users_150,	 users_116,	  bob_150,	     alice_150,
+			 alice_116,	 cookies_all_150, cookies_valid_150, cookies_all_116,
+			 cookie_sid_150, iroutes_150,	  iroutes_116,	     bans_150,
+			 bans_116,	 ban_points_150};
+
 	(void)state;
+	revoke_free(ag.terminate.revoked);
 	ocserv_free(ag.oc);
 	unit_rmtree(tmpdir);
-	free(users_150);
-	free(users_116);
-	free(bob_150);
-	free(alice_150);
+	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
+		free(texts[i]);
 	return 0;
 }
 
@@ -170,8 +321,24 @@ static int setup(void **state)
 	fk.list_json = users_150;
 	fk.user_json = alice_150;
 	fk.id_json = alice_150;
+	fk.version = "OpenConnect server control (occtl) version 1.5.0";
+	fk.cookies_json = cookies_all_150;
+	fk.cookie_json = cookie_sid_150;
+	fk.iroutes_json = iroutes_150;
+	fk.bans_json = bans_150;
+	fk.ban_points_json = ban_points_150;
 	cfg.occtl_timeout_ms = 5000;
-	return 0;
+	cfg.ocserv_check_timeout_ms = 5000;
+	cfg.probe_user = NULL;
+	/* Terminate: native unless a test says otherwise; no hook, no ocserv.conf. */
+	revoke_free(ag.terminate.revoked);
+	ag.terminate.revoked = revoke_new();
+	ag.terminate.oc = ag.oc;
+	ag.terminate.hook_running = false;
+	ag.terminate.conf_path = ocserv_conf;
+	unlink(ocserv_conf);
+	unlink(fake_ocserv_argv);
+	return ag.terminate.revoked ? 0 : -1;
 }
 
 /* ---- requests ---- */
@@ -201,9 +368,12 @@ static void req_body(struct http_request *rq, const char *body)
 	rq->body_len = strlen(body);
 }
 
+#define ALLOW_LEN sizeof(((struct http_response *)0)->allow)
+
 /* Run the request; checks the envelope every response must have and returns
- * the parsed body (caller decrefs). */
-static json_t *handle(const struct http_request *rq, unsigned want_status, const char **allow)
+ * the parsed body (caller decrefs). allow (ALLOW_LEN bytes) gets the Allow
+ * value, "" when there is none. */
+static json_t *handle(const struct http_request *rq, unsigned want_status, char *allow)
 {
 	struct http_response rs = {0};
 	json_error_t jerr;
@@ -235,8 +405,9 @@ static json_t *handle(const struct http_request *rq, unsigned want_status, const
 		assert_true(strlen(json_string_value(json_object_get(err, "message"))) > 0);
 		assert_string_equal(json_string_value(json_object_get(err, "requestId")), rq->id);
 	}
+	assert_non_null(memchr(rs.allow, '\0', sizeof(rs.allow)));
 	if (allow)
-		*allow = rs.allow;
+		snprintf(allow, ALLOW_LEN, "%s", rs.allow);
 	free(rs.body);
 	return body;
 }
@@ -256,7 +427,10 @@ static void expect_error(const struct http_request *rq, unsigned status, const c
 
 static int backend_calls(void)
 {
-	return fk.n_status + fk.n_list + fk.n_user + fk.n_id + fk.n_disc_id + fk.n_disc_user;
+	return fk.n_status + fk.n_list + fk.n_user + fk.n_id + fk.n_disc_id + fk.n_disc_user +
+	       fk.n_version + fk.n_cookies + fk.n_cookie + fk.n_iroutes + fk.n_bans +
+	       fk.n_ban_points + fk.n_unban + fk.n_reload + fk.n_term_id + fk.n_term_user +
+	       fk.n_term_cookie;
 }
 
 static const char *sget(const json_t *o, const char *key)
@@ -340,19 +514,19 @@ static void test_not_found_and_method(void **state)
 		{"POST", "/ocserv/radius-config", "GET"}, {"GET", "/ocserv/disconnect", "POST"},
 		{"GET", "/ocserv/disconnectAll", "POST"}, {"get", "/ocserv/sessions", "GET"}};
 	struct http_request rq;
-	const char *allow;
+	char allow[ALLOW_LEN];
 
 	(void)state;
 	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
 		req_init(&rq, "GET", missing[i]);
-		expect_error(&rq, 404, "NOT_FOUND");
+		json_decref(handle(&rq, 404, allow));
+		assert_string_equal(allow, "");
 	}
 	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
 		req_init(&rq, wrong[i][0], wrong[i][1]);
-		allow = NULL;
-		json_t *b = handle(&rq, 405, &allow);
+		memset(allow, 'x', sizeof(allow));
+		json_t *b = handle(&rq, 405, allow);
 		assert_string_equal(err_code_of(b), "METHOD_NOT_ALLOWED");
-		assert_non_null(allow);
 		assert_string_equal(allow, wrong[i][2]);
 		json_decref(b);
 	}
@@ -400,21 +574,27 @@ static const char *const session_keys[] = {
 	"dns",		"routes",      "rawLine"};
 #define N_SESSION_KEYS (sizeof(session_keys) / sizeof(session_keys[0]))
 
-static void check_session_shape(const json_t *s)
+/* The v1 session members (a detail object has more). */
+static void check_session_members(const json_t *s)
 {
 	for (size_t i = 0; i < N_SESSION_KEYS; i++)
 		if (json_object_get(s, session_keys[i]) == NULL)
 			fail_msg("session member %s missing", session_keys[i]);
-	assert_int_equal(json_object_size(s), N_SESSION_KEYS);
 	assert_true(json_is_integer(json_object_get(s, "vpnSessionId")));
 	assert_true(json_is_array(json_object_get(s, "dns")));
 	assert_true(json_is_array(json_object_get(s, "routes")));
 	assert_null_member(s, "rawLine");
 }
 
-static void check_alice_150(const json_t *s)
+static void check_session_shape(const json_t *s)
 {
-	check_session_shape(s);
+	check_session_members(s);
+	assert_int_equal(json_object_size(s), N_SESSION_KEYS);
+}
+
+static void check_alice_150_members(const json_t *s)
+{
+	check_session_members(s);
 	assert_int_equal(iget(s, "vpnSessionId"), 10022);
 	assert_string_equal(sget(s, "username"), "alice");
 	assert_null_member(s, "groupname");
@@ -445,6 +625,12 @@ static void check_alice_150(const json_t *s)
 	assert_int_equal(json_array_size(json_object_get(s, "routes")), 1);
 	assert_string_equal(json_string_value(json_array_get(json_object_get(s, "routes"), 0)),
 			    "defaultroute");
+}
+
+static void check_alice_150(const json_t *s)
+{
+	check_alice_150_members(s);
+	assert_int_equal(json_object_size(s), N_SESSION_KEYS);
 }
 
 static void test_sessions(void **state)
@@ -1105,6 +1291,1153 @@ static void test_radius(void **state)
 	assert_int_equal(backend_calls(), 0);
 }
 
+/* ---- routing with path parameters ---- */
+
+static void test_route_params(void **state)
+{
+	static const char *missing[] = {
+		"/ocserv/users/",	 "/ocserv/users/a/b",	  "/ocserv/users//alice",
+		"/ocserv/users/alice/",	 "/ocserv/%75sers/alice", "/ocserv/bans/",
+		"/ocserv/cookies/",	 "/ocserv/sessions/1/x",  "/ocserv/users",
+		"/ocserv/bans/1.2.3.4/", "/ocserv/cookies/a/b/c", "/ocserv/reload/now",
+	};
+	static const char *wrong[][3] = {
+		{"DELETE", "/ocserv/users/alice", "GET"},
+		{"GET", "/ocserv/bans/1.2.3.4", "DELETE"},
+		{"POST", "/ocserv/bans", "GET"},
+		{"GET", "/ocserv/terminate", "POST"},
+		{"GET", "/ocserv/reload", "POST"},
+		{"POST", "/ocserv/capabilities", "GET"},
+		{"DELETE", "/ocserv/sessions/10022", "GET"},
+		{"PUT", "/ocserv/cookies", "GET"},
+		{"DELETE", "/ocserv/cookies/xHWC9s", "GET"},
+		{"POST", "/ocserv/iroutes", "GET"},
+		{"DELETE", "/ocserv/ban-points", "GET"},
+		/* The method is checked before the parameter is judged. */
+		{"DELETE", "/ocserv/users/%00", "GET"},
+	};
+	struct http_request rq;
+	char allow[ALLOW_LEN], path[600];
+	json_t *b;
+
+	(void)state;
+	/* Parameters are percent-decoded, literal segments are not. */
+	req_init(&rq, "GET", "/ocserv/users/al%69ce");
+	b = handle(&rq, 200, allow);
+	assert_string_equal(allow, "");
+	assert_int_equal(fk.n_user, 1);
+	assert_string_equal(fk.user_arg, "alice");
+	assert_string_equal(sget(b, "username"), "alice");
+	json_decref(b);
+	req_init(&rq, "GET", "/ocserv/cookies/abc%2Fdef+%2B");
+	json_decref(handle(&rq, 200, NULL));
+	assert_int_equal(fk.n_cookie, 1);
+	assert_string_equal(fk.cookie_arg, "abc/def++");
+
+	setup(NULL);
+	for (size_t i = 0; i < sizeof(missing) / sizeof(missing[0]); i++) {
+		req_init(&rq, "GET", missing[i]);
+		json_decref(handle(&rq, 404, allow));
+		assert_string_equal(allow, "");
+	}
+	for (size_t i = 0; i < sizeof(wrong) / sizeof(wrong[0]); i++) {
+		req_init(&rq, wrong[i][0], wrong[i][1]);
+		b = handle(&rq, 405, allow);
+		assert_string_equal(err_code_of(b), "METHOD_NOT_ALLOWED");
+		if (strcmp(allow, wrong[i][2]) != 0)
+			fail_msg("%s %s: Allow '%s', want '%s'", wrong[i][0], wrong[i][1], allow,
+				 wrong[i][2]);
+		json_decref(b);
+	}
+	/* A parameter that decodes to a NUL byte. */
+	static const char *nul[] = {"/ocserv/users/%00x", "/ocserv/users/alice%00",
+				    "/ocserv/cookies/%00", "/ocserv/sessions/1%000"};
+	for (size_t i = 0; i < sizeof(nul) / sizeof(nul[0]); i++) {
+		req_init(&rq, "GET", nul[i]);
+		b = handle(&rq, 400, allow);
+		assert_string_equal(err_code_of(b), "BAD_REQUEST");
+		assert_string_equal(allow, "");
+		json_decref(b);
+	}
+	req_init(&rq, "DELETE", "/ocserv/bans/1.2.3.4%00");
+	expect_error(&rq, 400, "BAD_REQUEST");
+
+	/* A parameter is at most API_MAX_PARAM - 1 bytes as sent (encoded):
+	 * the handler judges one that long, the router refuses a longer one. */
+	char msg[100];
+	snprintf(msg, sizeof(msg), "a path parameter holds a NUL byte or is longer than %d bytes",
+		 API_MAX_PARAM - 1);
+	memcpy(path, "/ocserv/users/", 14);
+	memset(path + 14, 'a', API_MAX_PARAM - 1);
+	path[14 + API_MAX_PARAM - 1] = '\0';
+	req_init(&rq, "GET", path);
+	b = handle(&rq, 400, NULL);
+	assert_string_not_equal(sget(json_object_get(b, "error"), "message"), msg);
+	json_decref(b);
+	memset(path + 14, 'a', API_MAX_PARAM);
+	path[14 + API_MAX_PARAM] = '\0';
+	req_init(&rq, "GET", path);
+	b = handle(&rq, 400, NULL);
+	assert_string_equal(sget(json_object_get(b, "error"), "message"), msg);
+	json_decref(b);
+	for (size_t i = 0; i < 86; i++)
+		memcpy(path + 14 + 3 * i, "%61", 3); /* 258 bytes encoded, 86 decoded */
+	path[14 + 3 * 86] = '\0';
+	req_init(&rq, "GET", path);
+	b = handle(&rq, 400, NULL);
+	assert_string_equal(sget(json_object_get(b, "error"), "message"), msg);
+	json_decref(b);
+	req_init(&rq, "DELETE", path);
+	b = handle(&rq, 405, allow);
+	assert_string_equal(allow, "GET");
+	json_decref(b);
+	/* The NUL message is the same one. */
+	req_init(&rq, "GET", "/ocserv/users/%00");
+	b = handle(&rq, 400, NULL);
+	assert_string_equal(sget(json_object_get(b, "error"), "message"), msg);
+	json_decref(b);
+	assert_int_equal(backend_calls(), 0);
+}
+
+/* ---- GET /ocserv/users/{username} ---- */
+
+static void test_user_sessions(void **state)
+{
+	static const char *bad[] = {
+		"-rf",	    "%2Drf",
+		"a%0Ab",    "a%09b",
+		"%20alice", "alice%20",
+		"a%20%20b", "%FF%FE",
+		"%7F",	    "a%0D",
+		"",	    "xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx"};
+	struct http_request rq;
+	char path[200];
+	json_t *b, *arr;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/users/alice");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_user, 1);
+	assert_string_equal(fk.user_arg, "alice");
+	assert_int_equal(json_object_size(b), 4);
+	assert_string_equal(sget(b, "username"), "alice");
+	assert_int_equal(iget(b, "count"), 1);
+	arr = json_object_get(b, "sessions");
+	assert_int_equal(json_array_size(arr), 1);
+	check_alice_150(json_array_get(arr, 0));
+	json_decref(b);
+
+	fk.user_json = bob_150;
+	req_init(&rq, "GET", "/ocserv/users/bob");
+	b = handle(&rq, 200, NULL);
+	arr = json_object_get(b, "sessions");
+	assert_int_equal(iget(b, "count"), 2);
+	assert_int_equal(iget(json_array_get(arr, 0), "vpnSessionId"), 10046);
+	assert_int_equal(iget(json_array_get(arr, 1), "vpnSessionId"), 10035);
+	check_session_shape(json_array_get(arr, 1));
+	json_decref(b);
+
+	/* occtl matched other names for "bobby": none of them is bobby's. */
+	req_init(&rq, "GET", "/ocserv/users/bobby");
+	b = handle(&rq, 200, NULL);
+	assert_string_equal(fk.user_arg, "bobby");
+	assert_int_equal(iget(b, "count"), 0);
+	assert_int_equal(json_array_size(json_object_get(b, "sessions")), 0);
+	json_decref(b);
+
+	/* No session: an empty list, not an error. Pre-auth ones do not count. */
+	fk.user_json = "[{\"ID\": 5, \"Username\": \"carol\", \"State\": \"pre-auth\"}]";
+	req_init(&rq, "GET", "/ocserv/users/carol");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "count"), 0);
+	json_decref(b);
+
+	/* UTF-8 and single inner spaces pass through decoded. */
+	fk.user_json = "[]";
+	req_init(&rq, "GET", "/ocserv/users/J%C3%BCrgen%20Smith");
+	b = handle(&rq, 200, NULL);
+	assert_string_equal(fk.user_arg, "J\xc3\xbcrgen Smith");
+	assert_string_equal(sget(b, "username"), "J\xc3\xbcrgen Smith");
+	json_decref(b);
+
+	setup(NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/ocserv/users/%s", bad[i]);
+		req_init(&rq, "GET", path);
+		json_t *e = handle(&rq, bad[i][0] ? 400 : 404, NULL);
+		json_decref(e);
+	}
+	assert_int_equal(backend_calls(), 0);
+}
+
+/* ---- GET /ocserv/sessions/{vpnSessionId} ---- */
+
+static const char *const detail_keys[] = {
+	"noRoutes",	     "iroutes",	  "nbns", "splitDnsDomains", "restrictedToRoutes",
+	"restrictedToPorts", "keepalive", "dpd",  "hostname",	     "rawSessionStartedAt"};
+#define N_DETAIL_KEYS (sizeof(detail_keys) / sizeof(detail_keys[0]))
+
+static void check_strv(const json_t *o, const char *key, const char *const *want, size_t n)
+{
+	const json_t *a = json_object_get(o, key);
+
+	if (!json_is_array(a))
+		fail_msg("%s is not an array", key);
+	assert_int_equal(json_array_size(a), n);
+	for (size_t i = 0; i < n; i++)
+		assert_string_equal(json_string_value(json_array_get(a, i)), want[i]);
+}
+
+static void test_session_detail(void **state)
+{
+	static const char *iroute[] = {"192.168.200.0/255.255.255.0"};
+	struct http_request rq;
+	json_t *b, *s;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/sessions/10022");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_id, 1);
+	assert_int_equal(fk.id_arg, 10022);
+	assert_int_equal(json_object_size(b), 2);
+	s = json_object_get(b, "session");
+	check_alice_150_members(s);
+	assert_int_equal(json_object_size(s), N_SESSION_KEYS + N_DETAIL_KEYS);
+	for (size_t i = 0; i < N_DETAIL_KEYS; i++)
+		assert_non_null(json_object_get(s, detail_keys[i]));
+	check_strv(s, "noRoutes", NULL, 0);
+	check_strv(s, "iroutes", iroute, 1);
+	check_strv(s, "nbns", NULL, 0);
+	check_strv(s, "splitDnsDomains", NULL, 0);
+	assert_true(json_is_false(json_object_get(s, "restrictedToRoutes")));
+	check_strv(s, "restrictedToPorts", NULL, 0);
+	assert_int_equal(iget(s, "keepalive"), 32400);
+	assert_int_equal(iget(s, "dpd"), 90);
+	assert_string_equal(sget(s, "hostname"), "vm");
+	assert_int_equal(iget(s, "rawSessionStartedAt"), 1795291959);
+	json_decref(b);
+
+	/* 1.1.6 has no session start time. */
+	fk.id_json = alice_116;
+	req_init(&rq, "GET", "/ocserv/sessions/9461");
+	b = handle(&rq, 200, NULL);
+	s = json_object_get(b, "session");
+	assert_int_equal(iget(s, "vpnSessionId"), 9461);
+	assert_null_member(s, "rawSessionStartedAt");
+	assert_null_member(s, "rawConnectedAt");
+	assert_string_equal(sget(s, "hostname"), "vm");
+	check_strv(s, "iroutes", iroute, 1);
+	json_decref(b);
+
+	/* Restrictions and the other lists, as occtl prints them; absent
+	 * values are null. */
+	static const char *ports[] = {"tcp(443)", "udp(53)"};
+	static const char *noroutes[] = {"10.0.0.0/255.0.0.0"};
+	static const char *nbns[] = {"10.0.0.5"};
+	static const char *domains[] = {"corp.example", "lab.example"};
+	fk.id_json = "[{\"ID\": 77, \"Username\": \"carol\", \"State\": \"connected\","
+		     " \"No-routes\":\t[\"10.0.0.0/255.0.0.0\"], \"NBNS\":\t[\"10.0.0.5\"],"
+		     " \"Split-DNS-Domains\":\t[\"corp.example\", \"lab.example\"],"
+		     " \"Restricted to routes\": \"True\","
+		     " \"Restricted to ports\":\t[\"tcp(443)\", \"udp(53)\"]}]";
+	req_init(&rq, "GET", "/ocserv/sessions/77");
+	b = handle(&rq, 200, NULL);
+	s = json_object_get(b, "session");
+	check_strv(s, "noRoutes", noroutes, 1);
+	check_strv(s, "nbns", nbns, 1);
+	check_strv(s, "splitDnsDomains", domains, 2);
+	assert_true(json_is_true(json_object_get(s, "restrictedToRoutes")));
+	check_strv(s, "restrictedToPorts", ports, 2);
+	check_strv(s, "iroutes", NULL, 0);
+	assert_null_member(s, "keepalive");
+	assert_null_member(s, "dpd");
+	assert_null_member(s, "hostname");
+	assert_null_member(s, "rawSessionStartedAt");
+	json_decref(b);
+	fk.id_json = "[{\"ID\": 78, \"Username\": \"carol\", \"State\": \"connected\"}]";
+	req_init(&rq, "GET", "/ocserv/sessions/78");
+	b = handle(&rq, 200, NULL);
+	assert_null_member(json_object_get(b, "session"), "restrictedToRoutes");
+	json_decref(b);
+
+	/* Decoded before it is judged. */
+	setup(NULL);
+	req_init(&rq, "GET", "/ocserv/sessions/%31%30%30%32%32");
+	json_decref(handle(&rq, 200, NULL));
+	assert_int_equal(fk.id_arg, 10022);
+
+	/* Not there, or not authenticated yet: 404. */
+	setup(NULL);
+	fk.id_r = ERR_NOT_FOUND;
+	req_init(&rq, "GET", "/ocserv/sessions/4242");
+	expect_error(&rq, 404, "NOT_FOUND");
+	assert_int_equal(fk.id_arg, 4242);
+	fk.id_r = 0;
+	fk.id_json = "[{\"ID\": 77, \"Username\": \"(none)\", \"State\": \"pre-auth\"}]";
+	req_init(&rq, "GET", "/ocserv/sessions/77");
+	expect_error(&rq, 404, "NOT_FOUND");
+	assert_int_equal(fk.n_disc_id + fk.n_disc_user, 0);
+}
+
+static void test_session_detail_bad_ids(void **state)
+{
+	static const char *bad[] = {"0",
+				    "abc",
+				    "-1",
+				    "%2B1",
+				    "1.5",
+				    "2147483648",
+				    "%201",
+				    "1%20",
+				    "0x10",
+				    "1e3",
+				    "99999999999999999999"};
+	struct http_request rq;
+	char path[100];
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/ocserv/sessions/%s", bad[i]);
+		req_init(&rq, "GET", path);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	assert_int_equal(backend_calls(), 0);
+	/* The largest id is fine. */
+	req_init(&rq, "GET", "/ocserv/sessions/2147483647");
+	fk.id_r = ERR_NOT_FOUND;
+	expect_error(&rq, 404, "NOT_FOUND");
+	assert_int_equal(fk.id_arg, 2147483647);
+}
+
+/* ---- POST /ocserv/terminate ---- */
+
+#define RES1 "aliceRes1aaaaaaaaaaaaaaaaaa="
+
+/* alice's live session (xHWC9s, open) and a closed one she could resume;
+ * bob's cookie is not hers. */
+static const char term_cookies[] =
+	"[{\"Session\": \"xHWC9s\", \"Full session\": \"xHWC9szOy4jKEN3tZ0cAT1+U2/k=\","
+	"  \"State\": \"authenticated\", \"Username\": \"alice\", \"session_is_open\": 1,"
+	"  \"in_use\": 1},"
+	" {\"Session\": \"aliceR\", \"Full session\": \"" RES1
+	"\", \"Expires\": \"2099-01-01 00:00\","
+	"  \"State\": \"authenticated\", \"Username\": \"alice\", \"session_is_open\": 0,"
+	"  \"in_use\": 0},"
+	" {\"Session\": \"bobRes\", \"Full session\": \"bobResdddddddddddddddddddddd=\","
+	"  \"Expires\": \"2099-01-01 00:00\", \"State\": \"authenticated\", \"Username\": \"bob\","
+	"  \"session_is_open\": 0, \"in_use\": 0}]";
+
+static void use_hook(const char *connect_script)
+{
+	char text[300];
+
+	snprintf(text, sizeof(text), "connect-script = %s\n", connect_script);
+	assert_int_equal(unit_write_str(ocserv_conf, text), 0);
+	ag.terminate.hook_running = true;
+}
+
+static void check_alice_match(const json_t *m)
+{
+	assert_int_equal(json_object_size(m), 6);
+	assert_int_equal(iget(m, "vpnSessionId"), 10022);
+	assert_string_equal(sget(m, "username"), "alice");
+	assert_string_equal(sget(m, "ip"), "192.168.99.50");
+	assert_string_equal(sget(m, "clientIp"), "127.0.0.1");
+	assert_string_equal(sget(m, "device"), "vpns0");
+	assert_string_equal(sget(m, "status"), "connected");
+}
+
+static void test_terminate_native(void **state)
+{
+	struct http_request rq;
+	json_t *b, *t;
+
+	(void)state;
+	req_init(&rq, "POST", "/ocserv/terminate");
+	req_body(&rq, "{\"vpnSessionId\": 10022}");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(json_object_size(b), 5);
+	t = json_object_get(b, "terminated");
+	assert_int_equal(json_array_size(t), 1);
+	check_alice_match(json_array_get(t, 0));
+	assert_int_equal(iget(b, "count"), 1);
+	assert_int_equal(iget(b, "cookiesRevoked"), 0);
+	assert_string_equal(sget(b, "method"), "native");
+	assert_int_equal(fk.n_id, 1);
+	assert_int_equal(fk.id_arg, 10022);
+	assert_int_equal(fk.n_term_id, 1);
+	assert_int_equal(fk.term_id_arg, 10022);
+	assert_int_equal(fk.n_term_user + fk.n_term_cookie + fk.n_cookies, 0);
+	assert_int_equal(fk.n_disc_id + fk.n_disc_user, 0);
+	json_decref(b);
+
+	/* By name: the sessions, then the cookies she could come back with. */
+	setup(NULL);
+	fk.cookies_json = term_cookies;
+	req_body(&rq, "{\"username\": \"alice\"}");
+	b = handle(&rq, 200, NULL);
+	assert_string_equal(fk.user_arg, "alice");
+	assert_int_equal(fk.n_term_user, 1);
+	assert_string_equal(fk.term_user_arg, "alice");
+	assert_int_equal(fk.n_cookies, 1);
+	assert_false(fk.cookies_valid_arg);
+	/* Her closed session's cookie; not her live session's (it ends with
+	 * the session), never bob's. */
+	assert_int_equal(fk.n_term_cookie, 1);
+	assert_string_equal(fk.term_cookie_arg[0], RES1);
+	assert_int_equal(iget(b, "count"), 1);
+	check_alice_match(json_array_get(json_object_get(b, "terminated"), 0));
+	assert_int_equal(iget(b, "cookiesRevoked"), 1);
+	assert_string_equal(sget(b, "method"), "native");
+	assert_int_equal(fk.n_term_id + fk.n_disc_id + fk.n_disc_user, 0);
+	json_decref(b);
+
+	/* ocserv 1.4.2 is the first with terminate. */
+	setup(NULL);
+	fk.version = "1.4.2";
+	req_body(&rq, "{\"vpnSessionId\": 10022}");
+	json_decref(handle(&rq, 200, NULL));
+	assert_int_equal(fk.n_term_id, 1);
+}
+
+static void test_terminate_hook(void **state)
+{
+	struct http_request rq;
+	json_t *b;
+
+	(void)state;
+	fk.version = "OpenConnect server control (occtl) version 1.1.6";
+	use_hook(hook_script);
+	req_init(&rq, "POST", "/ocserv/terminate");
+	req_body(&rq, "{\"vpnSessionId\": 10022}");
+	b = handle(&rq, 200, NULL);
+	assert_string_equal(sget(b, "method"), "hook");
+	assert_int_equal(iget(b, "count"), 1);
+	assert_int_equal(iget(b, "cookiesRevoked"), 0);
+	check_alice_match(json_array_get(json_object_get(b, "terminated"), 0));
+	assert_int_equal(fk.n_disc_id, 1);
+	assert_int_equal(fk.disc_id_arg, 10022);
+	assert_int_equal(fk.n_term_id + fk.n_term_user + fk.n_term_cookie, 0);
+	assert_true(revoke_contains(ag.terminate.revoked,
+				    "xHWC9szOy4jKEN3tZ0cAT1+U2/k=", (int64_t)time(NULL)));
+	json_decref(b);
+
+	/* A script that runs `ocserv-agent hook` counts as the hook too. */
+	setup(NULL);
+	fk.version = "1.3.0";
+	char script[160];
+	unit_join(script, sizeof(script), tmpdir, "connect.sh");
+	assert_int_equal(unit_write_str(script, "#!/bin/sh\nexec ocserv-agent hook\n"), 0);
+	use_hook(script);
+	fk.cookies_json = term_cookies;
+	req_body(&rq, "{\"username\": \"alice\"}");
+	b = handle(&rq, 200, NULL);
+	assert_string_equal(sget(b, "method"), "hook");
+	assert_int_equal(iget(b, "count"), 1);
+	/* Cookies of closed sessions: RES1; her live session's own cookie is
+	 * revoked with the session, not one more. */
+	assert_int_equal(iget(b, "cookiesRevoked"), 1);
+	assert_int_equal(fk.n_disc_user, 1);
+	assert_string_equal(fk.disc_user_arg, "alice");
+	assert_true(revoke_contains(ag.terminate.revoked, RES1, (int64_t)time(NULL)));
+	assert_false(revoke_contains(ag.terminate.revoked,
+				     "bobResdddddddddddddddddddddd=", (int64_t)time(NULL)));
+	json_decref(b);
+}
+
+static void test_terminate_not_supported(void **state)
+{
+	static const char *bodies[] = {"{\"vpnSessionId\": 10022}", "{\"username\": \"alice\"}"};
+	struct http_request rq;
+	json_t *b;
+
+	(void)state;
+	for (int variant = 0; variant < 5; variant++) {
+		for (size_t i = 0; i < 2; i++) {
+			setup(NULL);
+			fk.version = "1.4.1";
+			if (variant == 1) /* the hook is configured but not listening */
+				use_hook(hook_script), ag.terminate.hook_running = false;
+			if (variant == 2) /* listening, but the connect-script is another */
+				use_hook("/usr/local/bin/radius-connect");
+			if (variant == 3) /* listening, no connect-script */
+				ag.terminate.hook_running = true;
+			if (variant == 4) /* the version cannot be read */
+				fk.version_r = ERR_OCCTL_FAILED;
+			req_init(&rq, "POST", "/ocserv/terminate");
+			req_body(&rq, bodies[i]);
+			b = handle(&rq, 501, NULL);
+			assert_string_equal(err_code_of(b), "NOT_SUPPORTED");
+			if (variant != 4)
+				assert_non_null(strstr(sget(json_object_get(b, "error"), "message"),
+						       "1.4.1"));
+			json_decref(b);
+			/* Nothing was looked up or touched. */
+			assert_int_equal(backend_calls(), fk.n_version);
+			assert_int_equal(revoke_count(ag.terminate.revoked, (int64_t)time(NULL)),
+					 0);
+		}
+	}
+}
+
+static void test_terminate_errors(void **state)
+{
+	static const char *bad[] = {
+		"",
+		"{}",
+		"[]",
+		"{\"username\": \"-x\"}",
+		"{\"username\": \"\"}",
+		"{\"vpnSessionId\": 0}",
+		"{\"vpnSessionId\": \"10022\"}",
+		"{\"username\": \"alice\", \"force\": true}",
+		"{\"username\": \"alice\", \"username\": \"bob\"}",
+		"{\"username\": \"a\\u0000b\"}",
+	};
+	struct http_request rq;
+	json_t *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&rq, "POST", "/ocserv/terminate");
+		req_body(&rq, bad[i]);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	req_init(&rq, "POST", "/ocserv/terminate");
+	rq.body_too_large = true;
+	expect_error(&rq, 413, "PAYLOAD_TOO_LARGE");
+	assert_int_equal(backend_calls(), 0);
+
+	/* Nothing to terminate. */
+	fk.user_json = "[]";
+	fk.cookies_json = "[]";
+	req_init(&rq, "POST", "/ocserv/terminate");
+	req_body(&rq, "{\"username\": \"carol\"}");
+	b = handle(&rq, 404, NULL);
+	assert_string_equal(err_code_of(b), "NOT_FOUND");
+	assert_string_equal(sget(json_object_get(b, "error"), "message"),
+			    "no session or resumable cookie to terminate");
+	json_decref(b);
+	assert_int_equal(fk.n_term_user + fk.n_term_cookie, 0);
+	fk.id_r = ERR_NOT_FOUND;
+	req_body(&rq, "{\"vpnSessionId\": 4242}");
+	expect_error(&rq, 404, "NOT_FOUND");
+	assert_int_equal(fk.n_term_id, 0);
+
+	/* Backend failures, at each step. */
+	for (size_t i = 0; i < N_BACKEND_ERRORS; i++) {
+		setup(NULL);
+		fk.id_r = backend_errors[i].err;
+		req_body(&rq, "{\"vpnSessionId\": 10022}");
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+		assert_int_equal(fk.n_term_id, 0);
+		setup(NULL);
+		fk.term_id_r = backend_errors[i].err;
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+		setup(NULL);
+		fk.cookies_r = backend_errors[i].err;
+		req_body(&rq, "{\"username\": \"alice\"}");
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+		assert_int_equal(fk.n_term_user, 0);
+		setup(NULL);
+		fk.term_user_r = backend_errors[i].err;
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+	}
+}
+
+/* A terminate op that says "not supported" although the version said
+ * otherwise: 501, and its internal detail stays in the log. */
+static void test_terminate_not_supported_by_backend(void **state)
+{
+	struct http_request rq;
+
+	(void)state;
+	fk.term_id_r = ERR_NOT_SUPPORTED;
+	req_init(&rq, "POST", "/ocserv/terminate");
+	req_body(&rq, "{\"vpnSessionId\": 10022}");
+	expect_error(&rq, 501, "NOT_SUPPORTED");
+	assert_int_equal(fk.n_term_id, 1);
+	setup(NULL);
+	fk.term_user_r = ERR_NOT_SUPPORTED;
+	req_body(&rq, "{\"username\": \"alice\"}");
+	expect_error(&rq, 501, "NOT_SUPPORTED");
+	assert_int_equal(fk.n_term_user, 1);
+}
+
+/* ---- GET /ocserv/cookies, GET /ocserv/cookies/{sid} ---- */
+
+static const char *const cookie_keys[] = {
+	"sessionId",	 "fullSessionId", "created",   "createdEpoch", "expires",   "expiresEpoch",
+	"state",	 "username",	  "groupname", "vhost",	       "userAgent", "remoteIp",
+	"sessionIsOpen", "tlsAuthOk",	  "inUse",     "resumable"};
+#define N_COOKIE_KEYS (sizeof(cookie_keys) / sizeof(cookie_keys[0]))
+
+static void check_cookie_shape(const json_t *c)
+{
+	assert_int_equal(json_object_size(c), N_COOKIE_KEYS);
+	for (size_t i = 0; i < N_COOKIE_KEYS; i++)
+		if (json_object_get(c, cookie_keys[i]) == NULL)
+			fail_msg("cookie member %s missing", cookie_keys[i]);
+}
+
+/* alice's cookie of her live session (1.5.0), open, no expiry. */
+static void check_alice_cookie(const json_t *c)
+{
+	check_cookie_shape(c);
+	assert_string_equal(sget(c, "sessionId"), "xHWC9s");
+	assert_string_equal(sget(c, "fullSessionId"), "xHWC9szOy4jKEN3tZ0cAT1+U2/k=");
+	assert_string_equal(sget(c, "created"), "2026-11-21T20:12:00.000Z");
+	assert_int_equal(iget(c, "createdEpoch"), 1795291920);
+	assert_null_member(c, "expires");
+	assert_null_member(c, "expiresEpoch");
+	assert_string_equal(sget(c, "state"), "authenticated");
+	assert_string_equal(sget(c, "username"), "alice");
+	assert_null_member(c, "groupname");
+	assert_string_equal(sget(c, "vhost"), "default");
+	assert_string_equal(sget(c, "userAgent"),
+			    "AnyConnect-compatible OpenConnect VPN Agent v9.21-5");
+	assert_string_equal(sget(c, "remoteIp"), "127.0.0.1");
+	assert_true(json_is_true(json_object_get(c, "sessionIsOpen")));
+	assert_true(json_is_false(json_object_get(c, "tlsAuthOk")));
+	assert_true(json_is_true(json_object_get(c, "inUse")));
+	assert_true(json_is_false(json_object_get(c, "resumable")));
+}
+
+static void test_cookies(void **state)
+{
+	struct http_request rq;
+	json_t *b, *a, *c;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/cookies");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_cookies, 1);
+	assert_false(fk.cookies_valid_arg);
+	assert_int_equal(json_object_size(b), 3);
+	assert_int_equal(iget(b, "count"), 7);
+	a = json_object_get(b, "cookies");
+	assert_int_equal(json_array_size(a), 7);
+	c = json_array_get(a, 0);
+	check_cookie_shape(c);
+	assert_string_equal(sget(c, "sessionId"), "CLcgrH");
+	assert_string_equal(sget(c, "username"), "bob");
+	assert_string_equal(sget(c, "groupname"), "staff");
+	check_alice_cookie(json_array_get(a, 2));
+	/* A failed login's cookie, with its expiry. */
+	c = json_array_get(a, 1);
+	check_cookie_shape(c);
+	assert_string_equal(sget(c, "sessionId"), "n0rtP3");
+	assert_string_equal(sget(c, "fullSessionId"), "n0rtP3r/DIWKMTyvpoe04aDaU+U=");
+	assert_string_equal(sget(c, "expires"), "2026-11-21T20:17:00.000Z");
+	assert_int_equal(iget(c, "expiresEpoch"), 1795292220);
+	assert_string_equal(sget(c, "state"), "auth failed");
+	assert_string_equal(sget(c, "remoteIp"), "127.0.0.2");
+	assert_true(json_is_false(json_object_get(c, "sessionIsOpen")));
+	assert_true(json_is_false(json_object_get(c, "inUse")));
+	assert_true(json_is_false(json_object_get(c, "resumable")));
+	assert_string_equal(sget(json_array_get(a, 6), "sessionId"), "/N16w7");
+	json_decref(b);
+
+	/* ?valid=true asks ocserv for the valid ones only. */
+	fk.cookies_json = cookies_valid_150;
+	req_init(&rq, "GET", "/ocserv/cookies");
+	req_query(&rq, "valid", "true");
+	b = handle(&rq, 200, NULL);
+	assert_true(fk.cookies_valid_arg);
+	assert_int_equal(iget(b, "count"), 3);
+	json_decref(b);
+	req_init(&rq, "GET", "/ocserv/cookies");
+	req_query(&rq, "valid", "false");
+	json_decref(handle(&rq, 200, NULL));
+	assert_false(fk.cookies_valid_arg);
+	assert_int_equal(fk.n_cookies, 3);
+	/* ?valid= (empty) is as if not given. */
+	fk.cookies_valid_arg = true;
+	req_init(&rq, "GET", "/ocserv/cookies");
+	req_query(&rq, "valid", "");
+	json_decref(handle(&rq, 200, NULL));
+	assert_false(fk.cookies_valid_arg);
+	assert_int_equal(fk.n_cookies, 4);
+
+	/* 1.1.6's invalid JSON, through the real parser. */
+	fk.cookies_json = cookies_all_116;
+	req_init(&rq, "GET", "/ocserv/cookies");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "count"), 7);
+	assert_string_equal(sget(json_array_get(json_object_get(b, "cookies"), 3), "sessionId"),
+			    "LpurJh");
+	json_decref(b);
+
+	/* A cookie a client could still come back with. */
+	fk.cookies_json = term_cookies;
+	b = handle(&rq, 200, NULL);
+	c = json_array_get(json_object_get(b, "cookies"), 1);
+	assert_string_equal(sget(c, "sessionId"), "aliceR");
+	assert_string_equal(sget(c, "expires"), "2099-01-01T00:00:00.000Z");
+	assert_true(json_is_true(json_object_get(c, "resumable")));
+	assert_null_member(c, "created");
+	assert_null_member(c, "tlsAuthOk");
+	json_decref(b);
+	fk.cookies_json = "[ ]";
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "count"), 0);
+	assert_int_equal(json_array_size(json_object_get(b, "cookies")), 0);
+	json_decref(b);
+
+	/* valid is true or false, nothing else, and nothing is asked then. */
+	setup(NULL);
+	static const char *bad[] = {"yes", "1", "TRUE", "True", "false ", "on", "true\n"};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&rq, "GET", "/ocserv/cookies");
+		req_query(&rq, "valid", bad[i]);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	assert_int_equal(backend_calls(), 0);
+}
+
+static void test_cookie(void **state)
+{
+	static const char *bad[] = {
+		"abc%20def",
+		"a%0Ab",
+		"a-b",
+		"a_b",
+		"%2E%2E",
+		"a.b",
+		"%C3%BC",
+		"a%3Db%3F",
+		"xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx", /* 65 */
+	};
+	struct http_request rq;
+	char path[200];
+	json_t *b;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/cookies/xHWC9s");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_cookie, 1);
+	assert_string_equal(fk.cookie_arg, "xHWC9s");
+	assert_int_equal(json_object_size(b), 2);
+	check_alice_cookie(json_object_get(b, "cookie"));
+	json_decref(b);
+
+	/* A full id: '+' and '/' and '=' percent-encoded; a raw '+' is a '+'. */
+	req_init(&rq, "GET", "/ocserv/cookies/xHWC9szOy4jKEN3tZ0cAT1%2BU2%2Fk%3D");
+	json_decref(handle(&rq, 200, NULL));
+	assert_string_equal(fk.cookie_arg, "xHWC9szOy4jKEN3tZ0cAT1+U2/k=");
+	req_init(&rq, "GET", "/ocserv/cookies/1Sf9E+");
+	json_decref(handle(&rq, 200, NULL));
+	assert_string_equal(fk.cookie_arg, "1Sf9E+");
+	/* 64 characters is the longest. */
+	memset(path, 0, sizeof(path));
+	memcpy(path, "/ocserv/cookies/", 16);
+	memset(path + 16, 'A', 64);
+	req_init(&rq, "GET", path);
+	json_decref(handle(&rq, 200, NULL));
+	assert_int_equal(strlen(fk.cookie_arg), 64);
+
+	/* Not there: 404 naming the id. */
+	fk.cookie_r = ERR_NOT_FOUND;
+	req_init(&rq, "GET", "/ocserv/cookies/zzzzzz");
+	b = handle(&rq, 404, NULL);
+	assert_string_equal(err_code_of(b), "NOT_FOUND");
+	assert_string_equal(sget(json_object_get(b, "error"), "message"),
+			    "no session cookie zzzzzz");
+	json_decref(b);
+
+	setup(NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/ocserv/cookies/%s", bad[i]);
+		req_init(&rq, "GET", path);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	assert_int_equal(backend_calls(), 0);
+}
+
+/* ---- GET /ocserv/iroutes ---- */
+
+static void check_iroute(const json_t *r, json_int_t id, const char *user, const char *device,
+			 const char *ip, const char *iroute)
+{
+	const json_t *a = json_object_get(r, "iroutes");
+
+	assert_int_equal(json_object_size(r), 6);
+	assert_int_equal(iget(r, "vpnSessionId"), id);
+	assert_string_equal(sget(r, "username"), user);
+	assert_string_equal(sget(r, "vhost"), "default");
+	assert_string_equal(sget(r, "device"), device);
+	assert_string_equal(sget(r, "ip"), ip);
+	assert_true(json_is_array(a));
+	assert_int_equal(json_array_size(a), iroute ? 1 : 0);
+	if (iroute)
+		assert_string_equal(json_string_value(json_array_get(a, 0)), iroute);
+}
+
+static void test_iroutes(void **state)
+{
+	struct http_request rq;
+	json_t *b, *a;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/iroutes");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_iroutes, 1);
+	assert_int_equal(json_object_size(b), 3);
+	assert_int_equal(iget(b, "count"), 3);
+	a = json_object_get(b, "iroutes");
+	assert_int_equal(json_array_size(a), 3);
+	check_iroute(json_array_get(a, 0), 10046, "bob", "vpns2", "192.168.99.134", NULL);
+	check_iroute(json_array_get(a, 1), 10035, "bob", "vpns1", "192.168.99.106", NULL);
+	check_iroute(json_array_get(a, 2), 10022, "alice", "vpns0", "192.168.99.50",
+		     "192.168.200.0/255.255.255.0");
+	json_decref(b);
+
+	/* 1.1.6 prints one invalid object for all sessions. */
+	fk.iroutes_json = iroutes_116;
+	b = handle(&rq, 200, NULL);
+	a = json_object_get(b, "iroutes");
+	assert_int_equal(iget(b, "count"), 3);
+	check_iroute(json_array_get(a, 0), 9485, "bob", "vpns2", "192.168.99.134", NULL);
+	check_iroute(json_array_get(a, 1), 9474, "bob", "vpns1", "192.168.99.106", NULL);
+	check_iroute(json_array_get(a, 2), 9461, "alice", "vpns0", "192.168.99.50",
+		     "192.168.200.0/255.255.255.0");
+	json_decref(b);
+
+	fk.iroutes_json = "[ ]";
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "count"), 0);
+	assert_int_equal(json_array_size(json_object_get(b, "iroutes")), 0);
+	json_decref(b);
+}
+
+/* ---- bans ---- */
+
+static void test_bans(void **state)
+{
+	struct http_request rq;
+	json_t *b, *a, *e;
+	char iso[40];
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/bans");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_bans, 1);
+	assert_int_equal(json_object_size(b), 3);
+	assert_int_equal(iget(b, "count"), 1);
+	a = json_object_get(b, "bans");
+	assert_int_equal(json_array_size(a), 1);
+	e = json_array_get(a, 0);
+	assert_int_equal(json_object_size(e), 4);
+	assert_string_equal(sget(e, "ip"), "127.0.0.2");
+	assert_int_equal(iget(e, "score"), 30);
+	/* "_Since": " 4m:59s" counts down from now. */
+	assert_int_equal(iget(e, "expiresEpoch"), BAN_NOW + 299);
+	assert_non_null(timefmt_epoch_iso8601(BAN_NOW + 299, iso, sizeof(iso)));
+	assert_string_equal(iso, "2026-11-21T20:18:38.000Z");
+	assert_string_equal(sget(e, "expires"), iso);
+	json_decref(b);
+
+	/* 1.1.6's trailing comma; an ended countdown falls back to "Since";
+	 * without either, null. */
+	fk.bans_json = bans_116;
+	b = handle(&rq, 200, NULL);
+	e = json_array_get(json_object_get(b, "bans"), 0);
+	assert_string_equal(sget(e, "ip"), "127.0.0.2");
+	assert_int_equal(iget(e, "expiresEpoch"), BAN_NOW + 299);
+	json_decref(b);
+	fk.bans_json = "[{\"IP\": \"10.0.0.9\", \"Since\": \"2026-11-21 20:17\", \"_Since\": \"?\","
+		       " \"Score\": 20}, {\"IP\": \"2001:db8::1\", \"Score\": 25}]";
+	b = handle(&rq, 200, NULL);
+	a = json_object_get(b, "bans");
+	assert_int_equal(iget(b, "count"), 2);
+	assert_int_equal(iget(json_array_get(a, 0), "expiresEpoch"), 1795292220);
+	assert_string_equal(sget(json_array_get(a, 0), "expires"), "2026-11-21T20:17:00.000Z");
+	e = json_array_get(a, 1);
+	assert_string_equal(sget(e, "ip"), "2001:db8::1");
+	assert_null_member(e, "expires");
+	assert_null_member(e, "expiresEpoch");
+	json_decref(b);
+	fk.bans_json = "[ ]";
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(iget(b, "count"), 0);
+	assert_int_equal(json_array_size(json_object_get(b, "bans")), 0);
+	json_decref(b);
+}
+
+static void test_ban_points(void **state)
+{
+	struct http_request rq;
+	json_t *b, *a;
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/ban-points");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(fk.n_ban_points, 1);
+	assert_int_equal(fk.n_bans, 0);
+	assert_int_equal(json_object_size(b), 3);
+	assert_int_equal(iget(b, "count"), 2);
+	a = json_object_get(b, "banPoints");
+	assert_int_equal(json_array_size(a), 2);
+	assert_int_equal(json_object_size(json_array_get(a, 0)), 2);
+	assert_string_equal(sget(json_array_get(a, 0), "ip"), "127.0.0.2");
+	assert_int_equal(iget(json_array_get(a, 0), "score"), 30);
+	assert_string_equal(sget(json_array_get(a, 1), "ip"), "127.0.0.3");
+	assert_int_equal(iget(json_array_get(a, 1), "score"), 10);
+	assert_null(json_object_get(b, "bans"));
+	json_decref(b);
+}
+
+static void test_unban(void **state)
+{
+	static const struct {
+		const char *param, *ip;
+	} good[] = {
+		{"1.2.3.4", "1.2.3.4"},
+		{"127.0.0.2", "127.0.0.2"},
+		{"FE80::1", "fe80::1"},
+		{"2001:db8:0:0::1", "2001:db8::1"},
+		{"%3A%3Affff%3A10.0.0.1", "10.0.0.1"},
+		{"::ffff:10.0.0.1", "10.0.0.1"},
+	};
+	static const char *bad[] = {"1.2.3",	  "abc",	"1.2.3.4%2F24",
+				    "10.0.0.256", "%201.2.3.4", "fe80::1%25eth0",
+				    "1.2.3.4%0A", "localhost"};
+	struct http_request rq;
+	char path[200];
+	json_t *b;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		snprintf(path, sizeof(path), "/ocserv/bans/%s", good[i].param);
+		req_init(&rq, "DELETE", path);
+		b = handle(&rq, 200, NULL);
+		assert_int_equal(fk.n_unban, (int)i + 1);
+		assert_string_equal(fk.unban_arg, good[i].ip);
+		assert_int_equal(json_object_size(b), 3);
+		assert_true(json_is_true(json_object_get(b, "deleted")));
+		assert_string_equal(sget(b, "ip"), good[i].ip);
+		json_decref(b);
+	}
+
+	/* Not banned: 404 naming the address. */
+	fk.unban_r = ERR_NOT_FOUND;
+	req_init(&rq, "DELETE", "/ocserv/bans/1.2.3.4");
+	b = handle(&rq, 404, NULL);
+	assert_string_equal(err_code_of(b), "NOT_FOUND");
+	assert_string_equal(sget(json_object_get(b, "error"), "message"), "1.2.3.4 is not banned");
+	json_decref(b);
+	for (size_t i = 0; i < N_BACKEND_ERRORS; i++) {
+		fk.unban_r = backend_errors[i].err;
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+	}
+
+	setup(NULL);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		snprintf(path, sizeof(path), "/ocserv/bans/%s", bad[i]);
+		req_init(&rq, "DELETE", path);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	assert_int_equal(backend_calls(), 0);
+}
+
+/* Every new read endpoint maps backend errors the same way. */
+static void test_new_endpoints_backend_errors(void **state)
+{
+	static const char *paths[] = {"/ocserv/users/alice", "/ocserv/sessions/10022",
+				      "/ocserv/cookies",     "/ocserv/cookies/xHWC9s",
+				      "/ocserv/iroutes",     "/ocserv/bans",
+				      "/ocserv/ban-points"};
+	struct http_request rq;
+
+	(void)state;
+	for (size_t i = 0; i < N_BACKEND_ERRORS; i++) {
+		setup(NULL);
+		fk.user_r = fk.id_r = fk.cookies_r = fk.cookie_r = fk.iroutes_r = fk.bans_r =
+			fk.ban_points_r = backend_errors[i].err;
+		for (size_t p = 0; p < sizeof(paths) / sizeof(paths[0]); p++) {
+			req_init(&rq, "GET", paths[p]);
+			expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+		}
+		assert_int_equal(fk.n_user + fk.n_id + fk.n_cookies + fk.n_cookie + fk.n_iroutes +
+					 fk.n_bans + fk.n_ban_points,
+				 7);
+	}
+	/* Output occtl printed that the parser refuses. */
+	setup(NULL);
+	fk.cookies_json = fk.iroutes_json = fk.bans_json = fk.ban_points_json = "not json {";
+	fk.cookie_json = "[{\"State\": \"no session id\"}]";
+	for (size_t p = 2; p < sizeof(paths) / sizeof(paths[0]); p++) {
+		req_init(&rq, "GET", paths[p]);
+		expect_error(&rq, 502, "OCCTL_BAD_JSON");
+	}
+}
+
+/* ---- POST /ocserv/reload ---- */
+
+/* The fake ocserv for `ocserv -t`: records its argv, then runs body. */
+static void write_fake_ocserv(const char *body)
+{
+	char text[1024];
+
+	snprintf(text, sizeof(text), "#!/bin/sh\nprintf '%%s\\n' \"$@\" > '%s'\n%s\n",
+		 fake_ocserv_argv, body);
+	assert_int_equal(unit_write_file(fake_ocserv, text, strlen(text), 0755), 0);
+}
+
+static void test_reload(void **state)
+{
+	struct http_request rq;
+	char want[256], *argv;
+	json_t *b;
+
+	(void)state;
+	write_fake_ocserv("echo 'auth = plain'\nexit 0");
+	req_init(&rq, "POST", "/ocserv/reload");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(json_object_size(b), 2);
+	assert_true(json_is_true(json_object_get(b, "reloaded")));
+	assert_int_equal(fk.n_reload, 1);
+	json_decref(b);
+	snprintf(want, sizeof(want), "-t\n-c\n%s\n", ocserv_conf);
+	argv = unit_read_file(fake_ocserv_argv, NULL);
+	assert_non_null(argv);
+	assert_string_equal(argv, want);
+	free(argv);
+	/* An empty object is no options too. */
+	req_body(&rq, "{}");
+	json_decref(handle(&rq, 200, NULL));
+	assert_int_equal(fk.n_reload, 2);
+
+	/* A reload that fails is the backend's error. */
+	for (size_t i = 0; i < N_BACKEND_ERRORS; i++) {
+		fk.reload_r = backend_errors[i].err;
+		expect_error(&rq, backend_errors[i].status, backend_errors[i].code);
+	}
+}
+
+static void test_reload_refused(void **state)
+{
+	struct http_request rq;
+	json_t *b, *err;
+
+	(void)state;
+	/* ocserv -t refuses: 409 with its error line, and NO reload. */
+	write_fake_ocserv("echo 'note: reading the file' >&2\n"
+			  "echo \"error: unknown option 'frobnicate' in line 3\" >&2\n"
+			  "echo 'auth = plain'\nexit 1");
+	req_init(&rq, "POST", "/ocserv/reload");
+	b = handle(&rq, 409, NULL);
+	err = json_object_get(b, "error");
+	assert_string_equal(sget(err, "code"), "CONFIG_INVALID");
+	assert_string_equal(sget(err, "message"), "error: unknown option 'frobnicate' in line 3");
+	assert_string_equal(sget(b, "checkOutput"),
+			    "note: reading the file\nerror: unknown option 'frobnicate' in line 3\n"
+			    "\nauth = plain\n");
+	assert_int_equal(fk.n_reload, 0);
+	json_decref(b);
+
+	/* The checker cannot give a verdict: no reload either. */
+	write_fake_ocserv("sleep 5");
+	cfg.ocserv_check_timeout_ms = 200;
+	b = handle(&rq, 503, NULL);
+	assert_string_equal(err_code_of(b), "CONFIG_CHECK_FAILED");
+	assert_null(json_object_get(b, "checkOutput"));
+	json_decref(b);
+	cfg.ocserv_check_timeout_ms = 5000;
+	unlink(fake_ocserv);
+	expect_error(&rq, 503, "CONFIG_CHECK_FAILED");
+	assert_int_equal(fk.n_reload, 0);
+
+	/* Options are refused before anything runs. */
+	static const char *bad[] = {"{\"force\": true}", "not json", "[]", "null", "{\"a\": 1"};
+	write_fake_ocserv("exit 0");
+	unlink(fake_ocserv_argv);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&rq, "POST", "/ocserv/reload");
+		req_body(&rq, bad[i]);
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	assert_int_equal(access(fake_ocserv_argv, F_OK), -1);
+	assert_int_equal(backend_calls(), 0);
+}
+
+/* ---- GET /ocserv/capabilities ---- */
+
+static void test_capabilities(void **state)
+{
+	static const char *always[] = {"listSessions",
+				       "disconnectSession",
+				       "disconnectAllForUser",
+				       "refreshSession",
+				       "userSessions",
+				       "sessionDetail",
+				       "cookies",
+				       "iroutes",
+				       "bans",
+				       "unban",
+				       "reload"};
+	struct http_request rq;
+	json_t *b, *caps, *term, *tiers;
+	struct stat st;
+	/* Service control needs systemd on this host. */
+	bool systemd = stat(SERVICE_SYSTEMD_DIR, &st) == 0 && S_ISDIR(st.st_mode);
+
+	(void)state;
+	req_init(&rq, "GET", "/ocserv/capabilities");
+	b = handle(&rq, 200, NULL);
+	assert_int_equal(json_object_size(b), 3);
+	assert_string_equal(sget(json_object_get(b, "ocserv"), "version"), "1.5.0");
+	assert_string_equal(sget(json_object_get(b, "ocserv"), "backend"), "fake");
+	caps = json_object_get(b, "capabilities");
+	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
+		if (!json_is_true(json_object_get(caps, always[i])))
+			fail_msg("capability %s is not true", always[i]);
+	assert_true(json_is_boolean(json_object_get(caps, "serviceControl")));
+	assert_int_equal(json_is_true(json_object_get(caps, "serviceControl")), systemd);
+	term = json_object_get(caps, "terminate");
+	assert_true(json_is_true(json_object_get(term, "supported")));
+	assert_string_equal(sget(term, "method"), "native");
+	assert_non_null(strstr(sget(term, "reason"), "1.5.0"));
+	tiers = json_object_get(caps, "healthTiers");
+	assert_int_equal(json_array_size(tiers), 3);
+	for (size_t i = 0; i < 3; i++)
+		assert_int_equal(json_integer_value(json_array_get(tiers, i)), (json_int_t)i + 1);
+	assert_true(json_is_false(json_object_get(caps, "loginProbe")));
+	json_decref(b);
+	/* Only the version was asked. */
+	assert_int_equal(fk.n_version, 1);
+	assert_int_equal(backend_calls(), 1);
+
+	/* Older ocserv: the hook when it is set up, else not supported. */
+	fk.version = "1.1.6";
+	b = handle(&rq, 200, NULL);
+	term = json_object_get(json_object_get(b, "capabilities"), "terminate");
+	assert_true(json_is_false(json_object_get(term, "supported")));
+	assert_null_member(term, "method");
+	assert_non_null(strstr(sget(term, "reason"), "1.1.6"));
+	assert_string_equal(sget(json_object_get(b, "ocserv"), "version"), "1.1.6");
+	json_decref(b);
+	use_hook(hook_script);
+	b = handle(&rq, 200, NULL);
+	term = json_object_get(json_object_get(b, "capabilities"), "terminate");
+	assert_true(json_is_true(json_object_get(term, "supported")));
+	assert_string_equal(sget(term, "method"), "hook");
+	json_decref(b);
+
+	/* Version unknown (occtl missing): null, and still 200. */
+	setup(NULL);
+	fk.version_r = ERR_OCCTL_NOT_FOUND;
+	cfg.probe_user = "probe";
+	b = handle(&rq, 200, NULL);
+	assert_null_member(json_object_get(b, "ocserv"), "version");
+	caps = json_object_get(b, "capabilities");
+	assert_true(
+		json_is_false(json_object_get(json_object_get(caps, "terminate"), "supported")));
+	assert_true(json_is_true(json_object_get(caps, "loginProbe")));
+	json_decref(b);
+	cfg.probe_user = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -1129,8 +2462,30 @@ int main(void)
 		T(test_health_degraded),
 		T(test_status),
 		T(test_radius),
+		T(test_route_params),
+		T(test_user_sessions),
+		T(test_session_detail),
+		T(test_session_detail_bad_ids),
+		T(test_terminate_native),
+		T(test_terminate_hook),
+		T(test_terminate_not_supported),
+		T(test_terminate_errors),
+		T(test_terminate_not_supported_by_backend),
+		T(test_cookies),
+		T(test_cookie),
+		T(test_iroutes),
+		T(test_bans),
+		T(test_ban_points),
+		T(test_unban),
+		T(test_new_endpoints_backend_errors),
+		T(test_reload),
+		T(test_reload_refused),
+		T(test_capabilities),
 #undef T
 	};
 
+	/* occtl's local times (cookies, bans) are read in UTC. */
+	setenv("TZ", "UTC", 1);
+	tzset();
 	return cmocka_run_group_tests(tests, group_setup, group_teardown);
 }

@@ -5,11 +5,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include <cmocka.h>
 
 #include "err.h"
 #include "occtl.h"
+#include "subprocess.h"
 #include "ocserv.h"
 #include "timefmt.h"
 #include "unit.h"
@@ -65,7 +67,7 @@ static void test_build_argv(void **state)
 	o.use_sudo = true;
 	n = occtl_build_argv(&o, args, argv, OCCTL_MAX_ARGV);
 	assert_argv(argv, n,
-		    (const char *[]){OCCTL_SUDO_PATH, "-n", "/usr/bin/occtl", "-s", SOCK, "-j",
+		    (const char *[]){SPAWN_SUDO_PATH, "-n", "/usr/bin/occtl", "-s", SOCK, "-j",
 				     "show", "user", "bob", NULL});
 
 	o.socket = NULL;
@@ -431,11 +433,418 @@ static void test_disconnect(void **state)
 	fake_free(&f);
 }
 
+/* ---- cookies, iroutes, bans, unban, reload ---- */
+
+static void test_cookies(void **state)
+{
+	static const char *const sids[] = {"LpurJh", "zyH2sy", "xHWC9s"};
+	struct fake f;
+	struct cookie_list *l = NULL;
+	struct err_info ei = {{0}};
+	char want[128];
+
+	(void)state;
+	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
+		fake_fixture(&f, unit_versions[v], "j-show-sessions-all", SOCK);
+		assert_int_equal(ocserv_cookies(f.oc, false, &l, &ei), 0);
+		assert_argv_file(&f, "-s\n" SOCK "\n-j\nshow\nsessions\nall\n");
+		assert_int_equal(l->n, 7);
+		cookie_list_free(l);
+		fake_free(&f);
+
+		fake_fixture(&f, unit_versions[v], "j-show-sessions-valid", SOCK);
+		assert_int_equal(ocserv_cookies(f.oc, true, &l, &ei), 0);
+		assert_argv_file(&f, "-s\n" SOCK "\n-j\nshow\nsessions\nvalid\n");
+		assert_int_equal(l->n, 3);
+		for (size_t i = 0; i < l->n; i++)
+			assert_string_equal(l->v[i].state, "authenticated");
+		cookie_list_free(l);
+		fake_free(&f);
+
+		fake_fixture(&f, unit_versions[v], "j-show-session-SID", SOCK);
+		assert_int_equal(ocserv_cookie(f.oc, sids[v], &l, &ei), 0);
+		snprintf(want, sizeof(want), "-s\n" SOCK "\n-j\nshow\nsession\n%s\n", sids[v]);
+		assert_argv_file(&f, want);
+		assert_int_equal(l->n, 1);
+		assert_string_equal(l->v[0].session_id, sids[v]);
+		assert_string_equal(l->v[0].username, "alice");
+		cookie_list_free(l);
+		fake_free(&f);
+	}
+	/* No such session: occtl prints an empty list. */
+	fake_new(&f, "no-session", "printf '[\\n]\\n'", NULL, 5000);
+	l = (struct cookie_list *)0x1;
+	assert_int_equal(ocserv_cookie(f.oc, "zzzzzz", &l, &ei), ERR_NOT_FOUND);
+	assert_argv_file(&f, "-j\nshow\nsession\nzzzzzz\n");
+	fake_free(&f);
+	/* Only the session asked for, whatever else occtl printed. */
+	fake_fixture(&f, "1.5.0", "j-show-session-SID", NULL);
+	assert_int_equal(ocserv_cookie(f.oc, "xHWC9S", &l, &ei), ERR_NOT_FOUND);
+	assert_argv_file(&f, "-j\nshow\nsession\nxHWC9S\n");
+	fake_free(&f);
+	/* A full id (longer than occtl's short ones): looked up in the whole
+	 * list, matched exactly. */
+	fake_fixture(&f, "1.5.0", "j-show-sessions-all", NULL);
+	assert_int_equal(ocserv_cookie(f.oc, "1Sf9E+v/930D6R4SltRXuRkEQPg=", &l, &ei), 0);
+	assert_argv_file(&f, "-j\nshow\nsessions\nall\n");
+	assert_int_equal(l->n, 1);
+	assert_string_equal(l->v[0].session_id, "1Sf9E+");
+	assert_string_equal(l->v[0].full_session, "1Sf9E+v/930D6R4SltRXuRkEQPg=");
+	assert_string_equal(l->v[0].state, "auth failed");
+	cookie_list_free(l);
+	l = (struct cookie_list *)0x1;
+	assert_int_equal(ocserv_cookie(f.oc, "1Sf9E+v/930D6R4SltRXuRkEQPg", &l, &ei),
+			 ERR_NOT_FOUND);
+	assert_int_equal(ocserv_cookie(f.oc, "1Sf9E+v/930D6R4SltRXuRkEQPg==", &l, &ei),
+			 ERR_NOT_FOUND);
+	fake_free(&f);
+	/* No sessions at all. */
+	fake_new(&f, "no-cookies", "printf '[\\n]\\n'", NULL, 5000);
+	assert_int_equal(ocserv_cookies(f.oc, false, &l, &ei), 0);
+	assert_int_equal(l->n, 0);
+	cookie_list_free(l);
+	fake_free(&f);
+	assert_no_children();
+}
+
+static void test_iroutes(void **state)
+{
+	static const int64_t alice[] = {9461, 9738, 10022};
+	struct fake f;
+	struct iroute_list *l = NULL;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
+		fake_fixture(&f, unit_versions[v], "j-show-iroutes", SOCK);
+		assert_int_equal(ocserv_iroutes(f.oc, &l, &ei), 0);
+		assert_argv_file(&f, "-s\n" SOCK "\n-j\nshow\niroutes\n");
+		assert_int_equal(l->n, 3);
+		assert_int_equal(l->v[2].id, alice[v]);
+		assert_string_equal(l->v[2].username, "alice");
+		assert_int_equal(l->v[2].iroutes.n, 1);
+		assert_string_equal(l->v[2].iroutes.v[0], "192.168.200.0/255.255.255.0");
+		assert_int_equal(l->v[0].iroutes.n, 0);
+		iroute_list_free(l);
+		fake_free(&f);
+	}
+}
+
+static void test_bans(void **state)
+{
+	static const int64_t left[] = {299, 298, 299}; /* " 4m:59s", " 4m:58s", " 4m:59s" */
+	struct fake f;
+	struct ban_list *l = NULL;
+	struct err_info ei = {{0}};
+	int64_t t0, t1;
+
+	(void)state;
+	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
+		fake_fixture(&f, unit_versions[v], "j-show-ip-bans", SOCK);
+		t0 = (int64_t)time(NULL);
+		assert_int_equal(ocserv_bans(f.oc, &l, &ei), 0);
+		t1 = (int64_t)time(NULL);
+		assert_argv_file(&f, "-s\n" SOCK "\n-j\nshow\nip\nbans\n");
+		assert_int_equal(l->n, 1);
+		assert_string_equal(l->v[0].ip, "127.0.0.2");
+		assert_int_equal(l->v[0].score, 30);
+		assert_true(l->v[0].expires >= t0 + left[v] && l->v[0].expires <= t1 + left[v]);
+		ban_list_free(l);
+		fake_free(&f);
+
+		fake_fixture(&f, unit_versions[v], "j-show-ip-ban-points", SOCK);
+		assert_int_equal(ocserv_ban_points(f.oc, &l, &ei), 0);
+		assert_argv_file(&f, "-s\n" SOCK "\n-j\nshow\nip\nban\npoints\n");
+		assert_int_equal(l->n, 2);
+		assert_string_equal(l->v[0].ip, "127.0.0.2");
+		assert_int_equal(l->v[0].score, 30);
+		assert_int_equal(l->v[0].expires, -1);
+		assert_string_equal(l->v[1].ip, "127.0.0.3");
+		assert_int_equal(l->v[1].score, 10);
+		ban_list_free(l);
+		fake_free(&f);
+	}
+}
+
+static void test_unban(void **state)
+{
+	struct fake f;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	fake_new(&f, "unban-ok", "echo \"IP '1.2.3.4' was unbanned\"", SOCK, 5000);
+	assert_int_equal(ocserv_unban(f.oc, "1.2.3.4", &ei), 0);
+	assert_argv_file(&f, "-s\n" SOCK "\nunban\nip\n1.2.3.4\n");
+	fake_free(&f);
+	fake_new(&f, "unban-missing", "echo \"could not unban IP '1.2.3.4'\"\nexit 1", NULL, 5000);
+	assert_int_equal(ocserv_unban(f.oc, "fe80::1", &ei), ERR_NOT_FOUND);
+	assert_argv_file(&f, "unban\nip\nfe80::1\n");
+	fake_free(&f);
+	fake_new(&f, "unban-down",
+		 "echo \"error connecting to ocserv socket '" SOCK "': No such file\" >&2\nexit 1",
+		 NULL, 5000);
+	memset(&ei, 0, sizeof(ei));
+	assert_int_equal(ocserv_unban(f.oc, "1.2.3.4", &ei), ERR_OCCTL_FAILED);
+	assert_non_null(strstr(ei.detail, "No such file"));
+	fake_free(&f);
+}
+
+static void test_reload(void **state)
+{
+	struct fake f;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	for (size_t v = 0; v < UNIT_N_VERSIONS; v++) {
+		fake_fixture(&f, unit_versions[v], "reload", SOCK);
+		assert_int_equal(ocserv_reload(f.oc, &ei), 0);
+		assert_argv_file(&f, "-s\n" SOCK "\nreload\n");
+		fake_free(&f);
+	}
+	fake_new(&f, "reload-fail", "echo 'error connecting' >&2\nexit 1", NULL, 5000);
+	assert_int_equal(ocserv_reload(f.oc, &ei), ERR_OCCTL_FAILED);
+	assert_argv_file(&f, "reload\n");
+	fake_free(&f);
+	assert_no_children();
+}
+
+/* The new commands fail the way the old ones do. */
+static void test_new_failures(void **state)
+{
+	struct fake f;
+	struct err_info ei = {{0}};
+	struct cookie_list *cl = NULL;
+	struct iroute_list *il = NULL;
+	struct ban_list *bl = NULL;
+
+	(void)state;
+	fake_new(&f, "down",
+		 "echo \"error connecting to ocserv socket '" SOCK "': Connection refused\" >&2\n"
+		 "exit 1",
+		 SOCK, 5000);
+	assert_int_equal(ocserv_cookies(f.oc, false, &cl, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_cookie(f.oc, "xHWC9s", &cl, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_iroutes(f.oc, &il, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_bans(f.oc, &bl, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_ban_points(f.oc, &bl, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_reload(f.oc, &ei), ERR_OCCTL_FAILED);
+	fake_free(&f);
+
+	fake_new(&f, "garbage", "echo 'this is not json {'", SOCK, 5000);
+	assert_int_equal(ocserv_cookies(f.oc, true, &cl, &ei), ERR_OCCTL_BAD_JSON);
+	assert_int_equal(ocserv_cookie(f.oc, "xHWC9s", &cl, &ei), ERR_OCCTL_BAD_JSON);
+	assert_int_equal(ocserv_iroutes(f.oc, &il, &ei), ERR_OCCTL_BAD_JSON);
+	assert_int_equal(ocserv_bans(f.oc, &bl, &ei), ERR_OCCTL_BAD_JSON);
+	assert_int_equal(ocserv_ban_points(f.oc, &bl, &ei), ERR_OCCTL_BAD_JSON);
+	fake_free(&f);
+
+	fake_new(&f, "hang", "sleep 5", SOCK, 200);
+	assert_int_equal(ocserv_cookies(f.oc, false, &cl, &ei), ERR_OCCTL_TIMEOUT);
+	assert_int_equal(ocserv_unban(f.oc, "1.2.3.4", &ei), ERR_OCCTL_TIMEOUT);
+	fake_free(&f);
+
+	{
+		struct occtl_options o = {"/nonexistent/occtl", SOCK, false, 1000};
+		struct ocserv *oc = occtl_backend_new(&o);
+		struct ocserv_version ver;
+		assert_int_equal(ocserv_iroutes(oc, &il, &ei), ERR_OCCTL_NOT_FOUND);
+		assert_int_equal(ocserv_reload(oc, &ei), ERR_OCCTL_NOT_FOUND);
+		assert_int_equal(ocserv_version(oc, &ver, &ei), ERR_OCCTL_NOT_FOUND);
+		assert_int_equal(ocserv_terminate_id(oc, 5, &ei), ERR_OCCTL_NOT_FOUND);
+		ocserv_free(oc);
+	}
+	assert_no_children();
+}
+
+/* ---- version and terminate ---- */
+
+/* A fake occtl that appends each command line to a log and answers -v
+ * with version on stderr, as occtl does. */
+static void fake_versioned(struct fake *f, const char *name, const char *version, const char *body,
+			   bool use_sudo)
+{
+	char text[2048];
+	struct occtl_options o = {f->script, SOCK, use_sudo, 5000};
+
+	unit_join(f->script, sizeof(f->script), tmpdir, name);
+	snprintf(f->argv_file, sizeof(f->argv_file), "%s.log", f->script);
+	unlink(f->argv_file);
+	snprintf(text, sizeof(text),
+		 "#!/bin/sh\nprintf '%%s\\n' \"$*\" >> '%s'\n"
+		 "if [ \"$1\" = -v ]; then\n"
+		 "  echo 'OpenConnect server control (occtl) version %s' >&2\n"
+		 "  echo 'Copyright (C) 2014-2023 Red Hat and others.' >&2\n"
+		 "  exit 0\nfi\n%s\n",
+		 f->argv_file, version, body);
+	assert_int_equal(unit_write_file(f->script, text, strlen(text), 0755), 0);
+	f->oc = occtl_backend_new(&o);
+	assert_non_null(f->oc);
+}
+
+static void test_version(void **state)
+{
+	struct fake f;
+	struct ocserv_version v;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	/* -v alone: no socket, and never through sudo (use_sudo is set). */
+	fake_versioned(&f, "occtl-116", "1.1.6", "exit 0", true);
+	assert_int_equal(ocserv_version(f.oc, &v, &ei), 0);
+	assert_argv_file(&f, "-v\n");
+	assert_string_equal(v.text, "1.1.6");
+	assert_int_equal(v.major, 1);
+	assert_int_equal(v.minor, 1);
+	assert_int_equal(v.patch, 6);
+	/* Asked once, then kept for a while. */
+	memset(&v, 0, sizeof(v));
+	assert_int_equal(ocserv_version(f.oc, &v, &ei), 0);
+	assert_string_equal(v.text, "1.1.6");
+	assert_int_equal(v.patch, 6);
+	assert_argv_file(&f, "-v\n");
+	fake_free(&f);
+
+	/* A version on stdout only, or none, is not occtl's. */
+	fake_new(&f, "occtl-stdout", "echo 'OpenConnect server control (occtl) version 1.5.0'",
+		 NULL, 5000);
+	assert_int_equal(ocserv_version(f.oc, &v, &ei), ERR_OCCTL_FAILED);
+	assert_argv_file(&f, "-v\n");
+	fake_free(&f);
+	fake_new(&f, "occtl-none", "echo 'occtl: unknown option' >&2\nexit 1", NULL, 5000);
+	assert_int_equal(ocserv_version(f.oc, &v, &ei), ERR_OCCTL_FAILED);
+	fake_free(&f);
+	/* A failure is not kept: the next call asks again. */
+	fake_versioned(&f, "occtl-flaky", "garbled", "exit 0", false);
+	assert_int_equal(ocserv_version(f.oc, &v, &ei), ERR_OCCTL_FAILED);
+	assert_int_equal(ocserv_terminate_id(f.oc, 5, &ei), ERR_OCCTL_FAILED);
+	assert_argv_file(&f, "-v\n-v\n");
+	fake_free(&f);
+}
+
+static void test_terminate_old_occtl(void **state)
+{
+	static const char *const old[] = {"1.1.6", "1.3.0", "1.4.1"};
+	struct fake f;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(old) / sizeof(old[0]); i++) {
+		fake_versioned(&f, "occtl-old", old[i], "echo 'unknown command'\nexit 1", false);
+		memset(&ei, 0, sizeof(ei));
+		assert_int_equal(ocserv_terminate_id(f.oc, 5, &ei), ERR_NOT_SUPPORTED);
+		assert_non_null(strstr(ei.detail, old[i]));
+		assert_int_equal(ocserv_terminate_user(f.oc, "bob", &ei), ERR_NOT_SUPPORTED);
+		assert_int_equal(ocserv_terminate_cookie(f.oc, "xHWC9szOy4jKEN3tZ0cAT1+U2/k=", &ei),
+				 ERR_NOT_SUPPORTED);
+		/* Only the version was asked (once: it is kept a while), terminate
+		 * never ran. */
+		assert_argv_file(&f, "-v\n");
+		fake_free(&f);
+	}
+	assert_no_children();
+}
+
+static void test_terminate_new_occtl(void **state)
+{
+	static const char *const versions[] = {"1.4.2", "1.5.0"};
+	struct fake f;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	for (size_t i = 0; i < 2; i++) {
+		fake_versioned(&f, "occtl-new", versions[i], "echo done", false);
+		assert_int_equal(ocserv_terminate_id(f.oc, 10022, &ei), 0);
+		assert_int_equal(ocserv_terminate_user(f.oc, "bob", &ei), 0);
+		assert_int_equal(ocserv_terminate_cookie(f.oc, "xHWC9szOy4jKEN3tZ0cAT1+U2/k=", &ei),
+				 0);
+		assert_argv_file(&f,
+				 "-v\n"
+				 "-s " SOCK " terminate id 10022\n"
+				 "-s " SOCK " terminate user bob\n"
+				 "-s " SOCK " terminate session xHWC9szOy4jKEN3tZ0cAT1+U2/k=\n");
+		fake_free(&f);
+	}
+	/* Nothing to terminate; ocserv unreachable. */
+	fake_versioned(&f, "occtl-none", "1.5.0",
+		       "echo \"could not terminate session '$4'\"\nexit 1", false);
+	assert_int_equal(ocserv_terminate_cookie(f.oc, "zzzz", &ei), ERR_NOT_FOUND);
+	assert_int_equal(ocserv_terminate_user(f.oc, "nosuchuser", &ei), ERR_NOT_FOUND);
+	fake_free(&f);
+	fake_versioned(&f, "occtl-down", "1.5.0", "echo 'error connecting' >&2\nexit 1", false);
+	assert_int_equal(ocserv_terminate_id(f.oc, 5, &ei), ERR_OCCTL_FAILED);
+	fake_free(&f);
+	assert_no_children();
+}
+
+static void test_version_parse(void **state)
+{
+	static const struct {
+		const char *text, *want;
+		unsigned major, minor, patch;
+	} good[] = {
+		{"1.1.6", "1.1.6", 1, 1, 6},
+		{"OpenConnect server control (occtl) version 1.5.0\n", "1.5.0", 1, 5, 0},
+		{"OpenConnect server control (occtl) version 1.4.2\nCopyright 2.3.4\n", "1.4.2", 1,
+		 4, 2},
+		{"version 10.20.30", "10.20.30", 10, 20, 30},
+		{"v1.4.2-rc1", "1.4.2", 1, 4, 2},
+		{"1.1.6.7", "1.1.6", 1, 1, 6},
+		{"a 12.3 b 1.2.3", "1.2.3", 1, 2, 3},
+	};
+	static const char *bad[] = {"", "1.2", "abc", "version", "\n1.2.3", "x\n1.2.3", "1..2.3"};
+	struct ocserv_version v;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		memset(&v, 0xaa, sizeof(v));
+		if (ocserv_version_parse(good[i].text, &v) != 0)
+			fail_msg("'%s' not parsed", good[i].text);
+		assert_string_equal(v.text, good[i].want);
+		assert_int_equal(v.major, good[i].major);
+		assert_int_equal(v.minor, good[i].minor);
+		assert_int_equal(v.patch, good[i].patch);
+	}
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		if (ocserv_version_parse(bad[i], &v) != ERR_OCCTL_FAILED)
+			fail_msg("'%s' parsed as %s", bad[i], v.text);
+		assert_string_equal(v.text, "");
+	}
+}
+
+static void test_version_at_least(void **state)
+{
+	struct ocserv_version v;
+
+	(void)state;
+	assert_int_equal(ocserv_version_parse("1.4.2", &v), 0);
+	assert_true(ocserv_version_at_least(&v, 1, 4, 2));
+	assert_true(ocserv_version_at_least(&v, 1, 4, 1));
+	assert_true(ocserv_version_at_least(&v, 1, 3, 9));
+	assert_true(ocserv_version_at_least(&v, 0, 99, 99));
+	assert_false(ocserv_version_at_least(&v, 1, 4, 3));
+	assert_false(ocserv_version_at_least(&v, 1, 5, 0));
+	assert_false(ocserv_version_at_least(&v, 2, 0, 0));
+	assert_int_equal(ocserv_version_parse("1.10.0", &v), 0);
+	assert_true(ocserv_version_at_least(&v, 1, 4, 2));
+	assert_int_equal(ocserv_version_parse("2.0.0", &v), 0);
+	assert_true(ocserv_version_at_least(&v, 1, 4, 2));
+	assert_int_equal(ocserv_version_parse("1.4.1", &v), 0);
+	assert_false(ocserv_version_at_least(&v, 1, 4, 2));
+	assert_int_equal(ocserv_version_parse("0.12.6", &v), 0);
+	assert_false(ocserv_version_at_least(&v, 1, 4, 2));
+	/* Unknown is never enough, whatever the numbers say. */
+	memset(&v, 0, sizeof(v));
+	v.major = 9;
+	assert_false(ocserv_version_at_least(&v, 0, 0, 0));
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_build_argv),
 		cmocka_unit_test(test_build_argv_too_long),
+		cmocka_unit_test(test_version_parse),
+		cmocka_unit_test(test_version_at_least),
 #define T(fn) cmocka_unit_test_setup_teardown(fn, setup, teardown)
 		T(test_list),
 		T(test_user),
@@ -445,6 +854,15 @@ int main(void)
 		T(test_timeout),
 		T(test_not_found),
 		T(test_disconnect),
+		T(test_cookies),
+		T(test_iroutes),
+		T(test_bans),
+		T(test_unban),
+		T(test_reload),
+		T(test_new_failures),
+		T(test_version),
+		T(test_terminate_old_occtl),
+		T(test_terminate_new_occtl),
 #undef T
 	};
 
