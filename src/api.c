@@ -37,20 +37,10 @@ json_t *api_ok(void)
 	return json_pack("{s:b}", "ok", 1);
 }
 
+/* Files we only report on (radcli's) may hold any bytes. */
 json_t *api_str(const char *s)
 {
-	json_t *j;
-	char *clean;
-
-	if (s == NULL)
-		return json_null();
-	if (utf8_valid((const unsigned char *)s, strlen(s)))
-		return json_string(s);
-	/* Files we only report on (radcli's) may hold any bytes. */
-	clean = utf8_sanitize(s);
-	j = clean ? json_string(clean) : NULL;
-	free(clean);
-	return j;
+	return utf8_json_string(s);
 }
 
 json_t *api_int(int64_t v)

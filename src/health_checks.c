@@ -29,21 +29,9 @@
 
 /* ---- building check objects ------------------------------------------- */
 
-/* A JSON string of s. Paths and values from ocserv.conf or the environment
- * may hold any bytes, and a detail cut at its size limit may end inside a
- * character: invalid UTF-8 becomes U+FFFD instead of failing the answer. */
-static json_t *text(const char *s)
-{
-	char *clean;
-	json_t *j;
-
-	if (utf8_valid((const unsigned char *)s, strlen(s)))
-		return json_string(s);
-	clean = utf8_sanitize(s);
-	j = clean ? json_string(clean) : NULL;
-	free(clean);
-	return j;
-}
+/* Paths and values from ocserv.conf or the environment may hold any bytes,
+ * and a detail cut at its size limit may end inside a character: strings go
+ * through utf8_json_string(), which never fails on bytes. */
 
 static json_t *check(const char *name, bool ok, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
@@ -56,7 +44,8 @@ static json_t *check(const char *name, bool ok, const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(detail, sizeof(detail), fmt, ap);
 	va_end(ap);
-	return json_pack("{s:s,s:b,s:o}", "name", name, "ok", ok, "detail", text(detail));
+	return json_pack("{s:s,s:b,s:o}", "name", name, "ok", ok, "detail",
+			 utf8_json_string(detail));
 }
 
 /* Add a member; on failure drop the whole check (the caller sees NULL, as
@@ -179,7 +168,7 @@ json_t *health_check_conf(const struct health_input *in)
 			  ocserv_conf_first_bad_line(in->conf));
 	else
 		o = check("ocservConf", true, "%zu settings", ocserv_conf_size(in->conf));
-	return with(o, "path", text(in->cfg->ocserv_conf_path));
+	return with(o, "path", utf8_json_string(in->cfg->ocserv_conf_path));
 }
 
 /* ---- listening ports ------------------------------------------------------ */
@@ -271,7 +260,7 @@ json_t *health_check_port(const struct health_input *in, bool tcp)
 			  tcp ? "listens on" : "is bound to", port, proto);
 	else
 		o = check(name, true, "port %u/%s is %s", port, proto, tcp ? "listening" : "bound");
-	o = with(o, "proto", text(proto));
+	o = with(o, "proto", utf8_json_string(proto));
 	return with(o, "port", port ? json_integer(port) : json_null());
 }
 
@@ -363,7 +352,7 @@ json_t *health_check_occtl_socket(const struct health_input *in)
 			  "ocserv does not accept connections (backlog full)");
 	else
 		o = check("occtlSocket", false, "cannot connect: %s", strerror(-r));
-	return with(o, "path", text(path));
+	return with(o, "path", utf8_json_string(path));
 }
 
 /* ---- server certificate ---------------------------------------------------- */
@@ -412,7 +401,7 @@ static json_t *cert_result(const struct cert_eval *w)
 	default:
 		o = check("certificate", true, "valid until %s (%ld days)", when, w->days);
 	}
-	o = with(o, "path", text(w->path));
+	o = with(o, "path", utf8_json_string(w->path));
 	o = with(o, "notBefore", iso_or_null(w->ci.not_before));
 	o = with(o, "notAfter", iso_or_null(w->ci.not_after));
 	return with(o, "daysLeft", json_integer(w->days));
@@ -442,7 +431,7 @@ json_t *health_check_certificate(const struct health_input *in)
 					  r == ERR_NOT_FOUND	 ? "no such file"
 					  : r == ERR_BAD_REQUEST ? "not a PEM certificate"
 								 : "cannot be read"),
-				    "path", text(e->value));
+				    "path", utf8_json_string(e->value));
 		c.state = cert_info_state(&c.ci, in->now, HEALTH_CERT_MIN_DAYS, &c.days);
 		if (!have || worse(&c, &w))
 			w = c;
@@ -475,7 +464,7 @@ json_t *health_check_disk(const char *name, const char *path)
 		o = check(name, false, "cannot examine: %s", strerror(errno));
 		o = with(o, "freeBytes", json_null());
 		o = with(o, "totalBytes", json_null());
-		return with(o, "path", text(path));
+		return with(o, "path", utf8_json_string(path));
 	}
 	/* f_bavail: what an unprivileged writer like the agent may still use. */
 	free_b = (uint64_t)sv.f_bavail * sv.f_frsize;
@@ -486,7 +475,7 @@ json_t *health_check_disk(const char *name, const char *path)
 		o = check(name, false, "only %s free of %s", f, t);
 	else
 		o = check(name, true, "%s free of %s", f, t);
-	o = with(o, "path", text(path));
+	o = with(o, "path", utf8_json_string(path));
 	o = with(o, "freeBytes", json_integer((json_int_t)free_b));
 	return with(o, "totalBytes", json_integer((json_int_t)total_b));
 }
@@ -645,7 +634,7 @@ static json_t *probe_run(const struct health_input *in, unsigned port, const cha
 		o = check("login", false, "%s", probe_reason(&sr));
 	}
 	spawn_result_free(&sr);
-	o = with(o, "user", text(cfg->probe_user));
+	o = with(o, "user", utf8_json_string(cfg->probe_user));
 	return with(o, "latencyMs", json_integer(ms));
 }
 

@@ -72,3 +72,18 @@ char *utf8_sanitize(const char *s)
 	out[o] = '\0';
 	return out;
 }
+
+json_t *utf8_json_string(const char *s)
+{
+	json_t *j;
+	char *clean;
+
+	if (s == NULL)
+		return json_null();
+	if (utf8_valid((const unsigned char *)s, strlen(s)))
+		return json_string(s);
+	clean = utf8_sanitize(s);
+	j = clean ? json_string(clean) : NULL;
+	free(clean);
+	return j;
+}
