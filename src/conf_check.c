@@ -17,7 +17,7 @@ int conf_check_file(const struct agent_config *cfg, const char *path, struct con
 
 	memset(res, 0, sizeof(*res));
 	res->exit_status = -1;
-	if (spawn_build_argv(cfg->occtl_use_sudo, cmd, argv, 8) < 0)
+	if (spawn_build_argv(cfg->occtl_use_sudo ? SPAWN_SUDO_PATH : NULL, cmd, argv, 8) < 0)
 		return err_set(ei, ERR_INTERNAL, "checker command line too long");
 	r = spawn_run((char *const *)argv, cfg->ocserv_check_timeout_ms, CONF_CHECK_MAX_OUTPUT, &sr,
 		      ei);

@@ -42,7 +42,7 @@ int occtl_build_argv(const struct occtl_options *o, const char *const *args, con
 		cmd[n++] = args[i];
 	}
 	cmd[n] = NULL;
-	return spawn_build_argv(o->use_sudo, cmd, argv, max);
+	return spawn_build_argv(o->use_sudo ? SPAWN_SUDO_PATH : NULL, cmd, argv, max);
 }
 
 /* "show user bob": the command words of args, for log detail. */

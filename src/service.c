@@ -111,22 +111,17 @@ int service_check_systemd(const struct service_options *o, struct service_error 
 int service_build_argv(const struct service_options *o, const char *const *args, bool privileged,
 		       const char **argv, size_t max)
 {
-	bool sudo = privileged && o->sudo != NULL;
-	size_t n = 0, need = (sudo ? 3 : 1) + 1;
+	const char *cmd[SERVICE_MAX_ARGV];
+	size_t n = 0;
 
-	for (size_t i = 0; args[i] != NULL; i++)
-		need++;
-	if (need > max)
-		return ERR_INTERNAL;
-	if (sudo) {
-		argv[n++] = o->sudo;
-		argv[n++] = "-n";
+	cmd[n++] = o->systemctl;
+	for (size_t i = 0; args[i] != NULL; i++) {
+		if (n == SERVICE_MAX_ARGV - 1)
+			return ERR_INTERNAL;
+		cmd[n++] = args[i];
 	}
-	argv[n++] = o->systemctl;
-	for (size_t i = 0; args[i] != NULL; i++)
-		argv[n++] = args[i];
-	argv[n] = NULL;
-	return (int)n;
+	cmd[n] = NULL;
+	return spawn_build_argv(privileged ? o->sudo : NULL, cmd, argv, max);
 }
 
 /* "systemctl restart ocserv.service": the words a person would type. The

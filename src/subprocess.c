@@ -280,16 +280,16 @@ void spawn_result_free(struct spawn_result *r)
 	r->out_len = 0;
 }
 
-int spawn_build_argv(bool use_sudo, const char *const *cmd, const char **argv, size_t max)
+int spawn_build_argv(const char *sudo, const char *const *cmd, const char **argv, size_t max)
 {
-	size_t n = 0, need = (use_sudo ? 2 : 0) + 1;
+	size_t n = 0, need = (sudo ? 2 : 0) + 1;
 
 	for (size_t i = 0; cmd[i] != NULL; i++)
 		need++;
 	if (need > max)
 		return ERR_INTERNAL;
-	if (use_sudo) {
-		argv[n++] = SPAWN_SUDO_PATH;
+	if (sudo) {
+		argv[n++] = sudo;
 		argv[n++] = "-n";
 	}
 	for (size_t i = 0; cmd[i] != NULL; i++)

@@ -39,11 +39,12 @@ int spawn_run(char *const argv[], unsigned timeout_ms, size_t max_out, struct sp
 int spawn_run_input(char *const argv[], const char *input, size_t input_len, unsigned timeout_ms,
 		    size_t max_out, struct spawn_result *ret, struct err_info *ei);
 
-/* Build the argv of a privileged program: `sudo -n cmd...` when use_sudo,
- * else cmd itself. argv gets at most max entries including the final NULL;
- * its pointers refer to cmd. Returns the argument count, or ERR_INTERNAL
- * when it does not fit. */
+/* Build the argv of a privileged program: `SUDO -n cmd...` when sudo (the
+ * path of sudo, normally SPAWN_SUDO_PATH) is not NULL, else cmd itself.
+ * argv gets at most max entries including the final NULL; its pointers
+ * refer to sudo and cmd. Returns the argument count, or ERR_INTERNAL when it
+ * does not fit. */
 #define SPAWN_SUDO_PATH "/usr/bin/sudo"
-int spawn_build_argv(bool use_sudo, const char *const *cmd, const char **argv, size_t max);
+int spawn_build_argv(const char *sudo, const char *const *cmd, const char **argv, size_t max);
 
 void spawn_result_free(struct spawn_result *r);

@@ -251,13 +251,13 @@ static void test_argv(void **state)
 	const char *argv[8];
 
 	(void)state;
-	assert_int_equal(spawn_build_argv(false, cmd, argv, 8), 4);
+	assert_int_equal(spawn_build_argv(NULL, cmd, argv, 8), 4);
 	assert_string_equal(argv[0], "/usr/sbin/ocserv");
 	assert_string_equal(argv[1], "-t");
 	assert_string_equal(argv[2], "-c");
 	assert_string_equal(argv[3], "/etc/ocserv/ocserv.conf");
 	assert_null(argv[4]);
-	assert_int_equal(spawn_build_argv(true, cmd, argv, 8), 6);
+	assert_int_equal(spawn_build_argv(SPAWN_SUDO_PATH, cmd, argv, 8), 6);
 	assert_string_equal(argv[0], SPAWN_SUDO_PATH);
 	assert_string_equal(argv[0], "/usr/bin/sudo");
 	assert_string_equal(argv[1], "-n");
@@ -267,9 +267,9 @@ static void test_argv(void **state)
 	assert_string_equal(argv[5], "/etc/ocserv/ocserv.conf");
 	assert_null(argv[6]);
 	/* Exactly enough room, and one entry short. */
-	assert_int_equal(spawn_build_argv(true, cmd, argv, 7), 6);
-	assert_int_equal(spawn_build_argv(true, cmd, argv, 6), ERR_INTERNAL);
-	assert_int_equal(spawn_build_argv(false, cmd, argv, 4), ERR_INTERNAL);
+	assert_int_equal(spawn_build_argv(SPAWN_SUDO_PATH, cmd, argv, 7), 6);
+	assert_int_equal(spawn_build_argv(SPAWN_SUDO_PATH, cmd, argv, 6), ERR_INTERNAL);
+	assert_int_equal(spawn_build_argv(NULL, cmd, argv, 4), ERR_INTERNAL);
 	/* A path with spaces or shell characters stays one argument. */
 	fake_ocserv("exit 0");
 	{
