@@ -133,9 +133,12 @@ static int run_native(const struct terminate_env *te, const struct session_selec
 				: ocserv_terminate_user(te->oc, sel->username, ei);
 	for (size_t i = 0; r == 0 && cookies && i < cookies->n; i++) {
 		r = ocserv_terminate_cookie(te->oc, cookies->v[i].full_session, ei);
-		if (r == ERR_NOT_FOUND) /* expired or gone meanwhile: nothing to resume */
+		/* Not found: `terminate user` took it already (1.5.0 invalidates
+		 * all of a user's cookies), or it expired meanwhile. Either way
+		 * nobody can resume it. */
+		if (r == ERR_NOT_FOUND)
 			r = 0;
-		else if (r == 0)
+		if (r == 0)
 			(*done)++;
 	}
 	return r;
