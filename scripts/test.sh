@@ -42,7 +42,7 @@ unit build-asan
 
 # Fuzz corpus regression: every saved input through every parser, under ASan+UBSan.
 # Their log lines go to a file, shown only when a target fails.
-for t in occtl api env radius; do
+for t in occtl api env radius ocserv_conf local; do
 	log=$(mktemp /tmp/oa-fuzz.XXXXXX)
 	if build-asan/tests/fuzz/fuzz_$t tests/fuzz/corpus/$t/* >"$log" 2>&1; then
 		echo "fuzz corpus regression: fuzz_$t $(tail -n 1 "$log")"
@@ -82,6 +82,24 @@ integration plain "$PWD/build/ocserv-agent" "$@"
 # The same suite against the ASan+UBSan agent: a sanitizer report aborts it
 # (abort_on_error) or makes its exit code non-zero, and the tests see both.
 OA_AGENT_SANITIZED=1 integration asan "$PWD/build-asan/ocserv-agent" "$@"
+
+# Opt-in, e.g. OA_LAB_VERSIONS="1.3.0 1.5.0": the suite again (plain agent) against each of these
+# ocserv versions, run from a Debian chroot (tests/integration/lab_chroot.py) that
+# scripts/ocserv-root.sh builds once (about a minute and 270 MB each) and reuses afterwards.
+for v in ${OA_LAB_VERSIONS:-}; do
+	case $v in
+	1.1.6) echo "OA_LAB_VERSIONS: 1.1.6 is the host's ocserv, already tested above"; continue ;;
+	1.3.0) suite=trixie root=/var/tmp/ocserv-trixie ;;
+	1.5.0) suite=sid root=/var/tmp/ocserv-sid ;;
+	*) echo "OA_LAB_VERSIONS: unknown ocserv version '$v' (known: 1.3.0 1.5.0)" >&2
+	   failed=$((failed + 1)); continue ;;
+	esac
+	if ! built=$(scripts/ocserv-root.sh "$suite" "$root"); then
+		echo "scripts/ocserv-root.sh $suite $root failed" >&2; failed=$((failed + 1)); continue
+	fi
+	echo "ocserv $built in $root"
+	OA_OCSERV_VERSION=$v integration "ocserv $v" "$PWD/build/ocserv-agent" "$@"
+done
 
 echo "$passed passed, $failed failed"
 [ "$failed" = 0 ]

@@ -3,6 +3,8 @@ process, a real ocserv per test module, real openconnect clients and the agent u
 
 Run as root:  /usr/bin/python3 -m pytest -q tests/integration
 The agent binary is build/ocserv-agent (override with OA_AGENT_BIN).
+OA_OCSERV_VERSION=1.3.0|1.5.0 runs the `lab` fixture on that ocserv from a Debian chroot
+(lab_chroot.py); the default, 1.1.6, is the host's own.
 """
 
 import os
@@ -14,6 +16,11 @@ sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import lab as labmod  # noqa: E402
 from lab import Agent, Lab, NetNS  # noqa: E402
+import lab_chroot  # noqa: E402
+
+
+def pytest_report_header(config):
+    return f"ocserv under test: {lab_chroot.describe()}"
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -39,7 +46,7 @@ def agent_bin():
 @pytest.fixture(scope="module")
 def lab(netns):
     """A running ocserv for this module (no clients yet); torn down with everything it started."""
-    the_lab = Lab()
+    the_lab = lab_chroot.make_lab()   # Lab(), or ChrootLab for OA_OCSERV_VERSION
     try:
         the_lab.start()
         yield the_lab

@@ -28,6 +28,7 @@ import json
 import os
 import re
 import secrets
+import shlex
 import shutil
 import signal
 import socket
@@ -215,6 +216,70 @@ class NetNS:
             subprocess.run([IP, "netns", "del", name], capture_output=True)
 
 
+class PeerNS:
+    """A second network namespace joined to the current one by a veth pair with /32 peer
+    addresses (here local_ip, there peer_ip). A client started in it (wrap()/popen()) reaches
+    ocserv from peer_ip, an address that is not on any of ocserv's own subnets: ocserv enforces
+    bans on it (it never bans its own interfaces' subnets, and only lists bans on 127/8).
+    destroy() kills every process inside first: `ip netns del` does not.
+    """
+
+    def __init__(self, local_ip="10.77.0.1", peer_ip="10.77.0.2"):
+        self.ns = NetNS()
+        self.local_ip = local_ip
+        self.peer_ip = peer_ip
+        tag = secrets.token_hex(3)
+        self.local_dev = f"oav{tag}a"   # <= 15 chars, unique in this namespace
+        self.peer_dev = f"oav{tag}b"
+
+    @property
+    def name(self):
+        return self.ns.name
+
+    def create(self):
+        def ip(*args):
+            subprocess.run([IP] + list(args), check=True, capture_output=True, timeout=10)
+
+        try:
+            self.ns.create()
+            ip("link", "add", self.local_dev, "type", "veth", "peer", "name", self.peer_dev)
+            ip("link", "set", self.peer_dev, "netns", self.ns.name)
+            ip("addr", "add", self.local_ip, "peer", self.peer_ip, "dev", self.local_dev)
+            ip("link", "set", self.local_dev, "up")
+            ip("-n", self.ns.name, "addr", "add", self.peer_ip, "peer", self.local_ip,
+               "dev", self.peer_dev)
+            ip("-n", self.ns.name, "link", "set", self.peer_dev, "up")
+            if shutil.which("ping"):
+                wait_until(lambda: self.run(["ping", "-c1", "-W1", self.local_ip]).returncode == 0,
+                           10, interval=0.2, what=f"veth {self.peer_ip} -> {self.local_ip}")
+        except BaseException:
+            self.destroy()
+            raise
+        return self
+
+    def wrap(self, cmd):
+        """cmd run inside the peer namespace (`ip netns exec` execs it: same pid)."""
+        return [IP, "netns", "exec", self.ns.name] + list(cmd)
+
+    def run(self, cmd, **kw):
+        kw.setdefault("capture_output", True)
+        kw.setdefault("text", True)
+        kw.setdefault("timeout", 30)
+        kw.setdefault("stdin", subprocess.DEVNULL)
+        return subprocess.run(self.wrap(cmd), **kw)
+
+    def pids(self):
+        return self.ns.pids()
+
+    def destroy(self):
+        if self.ns.created or os.path.exists(self.ns.path):
+            NetNS.kill_all_in(self.ns.name)
+            subprocess.run([IP, "netns", "del", self.ns.name], capture_output=True)
+            self.ns.created = False
+        # Deleting the namespace deletes the peer end and so the pair; make sure.
+        subprocess.run([IP, "link", "del", self.local_dev], capture_output=True)
+
+
 def free_port(host="127.0.0.1"):
     """A TCP port that is free right now in the current network namespace."""
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
@@ -386,7 +451,23 @@ class Lab:
     """
 
     def __init__(self, users=None, port=4443, host="127.0.0.1", max_same_clients=64,
-                 max_clients=256, network="192.168.99.0", base_dir=None, name="lab"):
+                 max_clients=256, network="192.168.99.0", base_dir=None, name="lab",
+                 listen_all=False, max_ban_score=None, min_reauth_time=None,
+                 connect_script=None, disconnect_script=None, route_add_cmd=None,
+                 conf_options=None):
+        """listen_all: no listen-host line (ocserv listens on every address, e.g. a PeerNS veth's
+        too; clients of this namespace still use `host`). max_ban_score / min_reauth_time (the
+        ban time 1.1.6 honours) / connect_script / disconnect_script / route_add_cmd set those
+        ocserv.conf keys; conf_options {key: value or [values]} sets any others (each replaces
+        the template's line for that key). All of them are attributes write_conf() reads."""
+        self.listen_all = listen_all
+        self.conf_options = dict(conf_options or {})
+        for key, value in (("max-ban-score", max_ban_score), ("min-reauth-time", min_reauth_time),
+                           ("connect-script", connect_script),
+                           ("disconnect-script", disconnect_script),
+                           ("route-add-cmd", route_add_cmd)):
+            if value is not None:
+                self.conf_options[key] = value
         self.users = dict(DEFAULT_USERS if users is None else users)
         self.port = port
         self.host = host
@@ -421,12 +502,13 @@ class Lab:
         tmpl = os.path.join(self.dir, "cert.tmpl")
         with open(tmpl, "w") as f:
             f.write(CERT_TEMPLATE)
-        subprocess.run([CERTTOOL, "--generate-privkey", "--key-type=ecdsa", "--outfile", key],
+        subprocess.run(self.tool_argv([CERTTOOL, "--generate-privkey", "--key-type=ecdsa",
+                                       "--outfile", key]),
                        check=True, capture_output=True, timeout=30)
-        subprocess.run([CERTTOOL, "--generate-self-signed", "--load-privkey", key,
-                        "--template", tmpl, "--outfile", cert],
+        subprocess.run(self.tool_argv([CERTTOOL, "--generate-self-signed", "--load-privkey", key,
+                                       "--template", tmpl, "--outfile", cert]),
                        check=True, capture_output=True, timeout=30)
-        info = subprocess.run([CERTTOOL, "--certificate-info", "--infile", cert],
+        info = subprocess.run(self.tool_argv([CERTTOOL, "--certificate-info", "--infile", cert]),
                               check=True, capture_output=True, text=True, timeout=30).stdout
         for line in info.splitlines():
             if "pin-sha256:" in line:
@@ -441,13 +523,19 @@ class Lab:
             f.write("route = 192.168.50.0/255.255.255.0\ndns = 192.168.50.53\n")
         self.write_conf()
 
+    def tool_argv(self, cmd):
+        """The argv that runs a lab tool's command line (ocserv, occtl, ocpasswd, certtool,
+        openconnect; possibly behind a PeerNS's `ip netns exec`): as is, the host's tools here;
+        lab_chroot.ChrootLab runs the same command on another ocserv version's chroot."""
+        return list(cmd)
+
     def _ocpasswd(self, user, pw, group=None):
         cmd = [OCPASSWD, "-c", self.passwd]
         if group:
             cmd += ["-g", group]
         cmd.append(user)
-        subprocess.run(cmd, input=f"{pw}\n{pw}\n", text=True, check=True, capture_output=True,
-                       timeout=30)
+        subprocess.run(self.tool_argv(cmd), input=f"{pw}\n{pw}\n", text=True, check=True,
+                       capture_output=True, timeout=30)
 
     def add_user(self, user, pw=None, group=None):
         """Add (or update) a user; ocserv re-reads the file on every login."""
@@ -459,10 +547,66 @@ class Lab:
 
     def write_conf(self, extra=""):
         with open(self.conf, "w") as f:
-            f.write(OCSERV_CONF_TEMPLATE.format(
+            f.write(self._apply_conf_options(OCSERV_CONF_TEMPLATE.format(
                 dir=self.dir, host=self.host, port=self.port, network=self.network,
-                max_same_clients=self.max_same_clients, max_clients=self.max_clients))
+                max_same_clients=self.max_same_clients, max_clients=self.max_clients)))
             f.write(extra)
+
+    def _apply_conf_options(self, text):
+        """The template with listen_all and conf_options applied (see __init__)."""
+        drop = set(getattr(self, "conf_options", {}))
+        if getattr(self, "listen_all", False):
+            drop.add("listen-host")
+        lines = [ln for ln in text.splitlines()
+                 if ln.split("=", 1)[0].strip() not in drop or ln.lstrip().startswith("#")]
+        for key, value in getattr(self, "conf_options", {}).items():
+            for v in (value if isinstance(value, (list, tuple)) else [value]):
+                lines.append(f"{key} = {v}")
+        return "\n".join(lines) + "\n"
+
+    def set_conf_option(self, key, value):
+        """Set (value) or drop (None) one conf_options key; call write_conf() (and reload or
+        restart ocserv) to apply it."""
+        if value is None:
+            self.conf_options.pop(key, None)
+        else:
+            self.conf_options[key] = value
+
+    def user_config(self, user, text):
+        """Write (text) or remove (None) config-per-user/USER; ocserv reads it on each login."""
+        return self._per_config("config-per-user", user, text)
+
+    def group_config(self, group, text):
+        """Write (text) or remove (None) config-per-group/GROUP."""
+        return self._per_config("config-per-group", group, text)
+
+    def _per_config(self, sub, name, text):
+        path = os.path.join(self.dir, sub, name)
+        if text is None:
+            try:
+                os.unlink(path)
+            except FileNotFoundError:
+                pass
+        else:
+            with open(path, "w") as f:
+                f.write(text)
+            os.chmod(path, 0o644)
+        return path
+
+    def hook_script(self, socket_path, binary=None, name="agent-hook.sh"):
+        """A /bin/sh connect/disconnect script in the lab dir that execs `AGENT hook --socket
+        SOCKET` (ocserv runs scripts without arguments, via /bin/sh when ocserv-fw is involved).
+        Returns its path; pass it as connect_script= / disconnect_script=."""
+        binary = binary or agent_binary()
+        path = os.path.join(self.dir, name)
+        log = os.path.join(self.dir, "agent-hook.log")
+        with open(path, "w") as f:
+            f.write("#!/bin/sh\n"
+                    "# ocserv-agent lab: hand the connect/disconnect event to the agent's hook\n"
+                    f"echo \"$(date +%s) $REASON ID=$ID USERNAME=$USERNAME IP_REAL=$IP_REAL\" >>{log}\n"
+                    f"exec {binary} hook --socket {socket_path} 2>>{log}\n")
+        os.chmod(path, 0o755)
+        return path
 
     # ---- server ------------------------------------------------------------------------
     @property
@@ -476,7 +620,8 @@ class Lab:
         if self.running():
             return
         self._log_fh = open(self.log_file, "ab")
-        self.proc = subprocess.Popen([OCSERV, "-c", self.conf, "-f"], stdin=subprocess.DEVNULL,
+        self.proc = subprocess.Popen(self.tool_argv([OCSERV, "-c", self.conf, "-f"]),
+                                     stdin=subprocess.DEVNULL,
                                      stdout=self._log_fh, stderr=subprocess.STDOUT,
                                      start_new_session=True)
 
@@ -526,6 +671,28 @@ class Lab:
         self.stop()
         self.start(timeout)
 
+    def replace_cert(self, expiration_days=30, activation_date=None, expiration_date=None):
+        """Re-issue the self-signed server certificate (same file, same key, so the pin stays)
+        with another validity: expiration_days from now, or fixed dates such as
+        activation_date="2020-01-01 00:00:00", expiration_date="2021-01-01 00:00:00" for an
+        expired one. ocserv loads it on its next (re)start."""
+        key = os.path.join(self.dir, "server-key.pem")
+        cert = os.path.join(self.dir, "server-cert.pem")
+        tmpl = os.path.join(self.dir, "cert-replace.tmpl")
+        lines = [l for l in CERT_TEMPLATE.splitlines() if not l.startswith("expiration_days")]
+        if expiration_date is not None:
+            lines.append(f'expiration_date = "{expiration_date}"')
+        else:
+            lines.append(f"expiration_days = {expiration_days}")
+        if activation_date is not None:
+            lines.append(f'activation_date = "{activation_date}"')
+        with open(tmpl, "w") as f:
+            f.write("\n".join(lines) + "\n")
+        subprocess.run(self.tool_argv([CERTTOOL, "--generate-self-signed", "--load-privkey", key,
+                                       "--template", tmpl, "--outfile", cert]),
+                       check=True, capture_output=True, timeout=30)
+        return cert
+
     def server_log(self):
         return read_log(self.log_file)
 
@@ -535,8 +702,8 @@ class Lab:
         if json_output:
             cmd.append("-j")
         cmd += list(args)
-        return subprocess.run(cmd, capture_output=True, text=True, timeout=timeout,
-                              stdin=subprocess.DEVNULL)
+        return subprocess.run(self.tool_argv(cmd), capture_output=True, text=True,
+                              timeout=timeout, stdin=subprocess.DEVNULL)
 
     def occtl_json(self, *args, timeout=10.0):
         r = self.occtl(*args, timeout=timeout, json_output=True)
@@ -594,7 +761,8 @@ class Lab:
                f"--pid-file={c.pid_file}", f"https://{self.host}:{self.port}/"]
         # stdout/stderr go to a file: --background keeps them open, a pipe would never close.
         log = open(c.log_file, "wb")
-        proc = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT,
+        proc = subprocess.Popen(self.tool_argv(cmd), stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT,
                                 start_new_session=True)
         log.close()
         proc.stdin.write(f"{password}\n".encode())
@@ -654,6 +822,167 @@ class Lab:
             c.kill()
             self.clients.remove(c)
 
+    # ---- logins by cookie, from another namespace, expected failures -------------------
+    def url(self, peer=None, host=None):
+        """The server URL for a client here (host, or the given one, e.g. "::1") or in a
+        PeerNS (its local_ip: needs listen_all=True)."""
+        host = host or (peer.local_ip if peer else self.host)
+        if ":" in host:
+            host = f"[{host}]"
+        return f"https://{host}:{self.port}/"
+
+    def authenticate(self, user, password=None, peer=None, timeout=30.0, host=None):
+        """`openconnect --authenticate`: log in, print the cookie, exit (no tunnel).
+        Returns (returncode, {COOKIE, HOST, CONNECT_URL, FINGERPRINT, ...} unquoted, output)."""
+        if password is None:
+            password = self.users[user][0]
+        cmd = [OPENCONNECT, "--protocol=anyconnect", "--non-inter", "--passwd-on-stdin",
+               f"--user={user}", "--servercert", self.pin, "--authenticate",
+               self.url(peer, host)]
+        if peer is not None:
+            cmd = peer.wrap(cmd)
+        try:
+            r = subprocess.run(self.tool_argv(cmd), input=f"{password}\n", capture_output=True,
+                               text=True, timeout=timeout)
+        except subprocess.TimeoutExpired as exc:
+            raise LabError(f"openconnect --authenticate for {user} timed out") from exc
+        values = {}
+        for line in r.stdout.splitlines():
+            m = re.match(r"^([A-Z_]+)=(.*)$", line.strip())
+            if m:
+                try:
+                    parts = shlex.split(m.group(2))
+                except ValueError:
+                    parts = [m.group(2)]
+                values[m.group(1)] = parts[0] if parts else ""
+        return r.returncode, values, r.stdout + r.stderr
+
+    def login_cookie(self, user, password=None, peer=None, timeout=30.0):
+        """A fresh session cookie for user (openconnect --authenticate); LabError if refused."""
+        rc, values, out = self.authenticate(user, password, peer, timeout)
+        if rc != 0 or not values.get("COOKIE"):
+            raise LabError(f"openconnect --authenticate for {user} failed rc={rc}:\n{out[-1500:]}")
+        return values["COOKIE"]
+
+    def try_connect(self, user, password=None, *, cookie=None, peer=None, timeout=30.0,
+                    host=None):
+        """Start one backgrounded openconnect for user: by password (default: the lab's), or
+        resuming `cookie` with --cookie-on-stdin (no password); here or from a PeerNS.
+        Returns (Client, None) once occtl lists its new session (client.session_id set), or
+        (None, openconnect's output) when openconnect exits non-zero (refused)."""
+        before = set(self.session_ids(user))
+        with self._lock:
+            self._client_counter += 1
+            idx = self._client_counter
+        c = Client(self, user, idx)
+        cmd = [OPENCONNECT, "--protocol=anyconnect", "--non-inter"]
+        if cookie is not None:
+            cmd.append("--cookie-on-stdin")
+            secret = cookie
+        else:
+            cmd += ["--passwd-on-stdin", f"--user={user}"]
+            secret = self.users[user][0] if password is None else password
+        cmd += ["--servercert", self.pin, "--script=/bin/true", "--background",
+                f"--pid-file={c.pid_file}", self.url(peer, host)]
+        if peer is not None:
+            cmd = peer.wrap(cmd)
+        log = open(c.log_file, "wb")   # never a pipe: --background keeps it open
+        proc = subprocess.Popen(self.tool_argv(cmd), stdin=subprocess.PIPE, stdout=log,
+                                stderr=subprocess.STDOUT,
+                                start_new_session=True)
+        log.close()
+        try:
+            proc.stdin.write(f"{secret}\n".encode())
+            proc.stdin.close()
+        except BrokenPipeError:
+            pass
+        try:
+            rc = proc.wait(timeout)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait()
+            raise LabError(f"openconnect for {user} did not finish/background in {timeout}s:\n"
+                           f"{c.log()[-1500:]}")
+        if rc != 0:
+            stray = c.read_pid()
+            if stray and pid_alive(stray):
+                c.pid = stray
+                c.kill(timeout=2.0)
+            return None, c.log()
+        c.pid = wait_until(c.read_pid, 5.0, what=f"pid file {c.pid_file}")
+        self.clients.append(c)
+
+        def arrived():
+            ids = [i for i in self.session_ids(user) if i not in before]
+            return ids or None
+
+        c.session_id = wait_until(arrived, timeout, interval=0.1,
+                                  what=f"a new session of {user} in occtl")[0]
+        return c, None
+
+    def connect_cookie(self, user, cookie, peer=None, timeout=30.0):
+        """Resume a session with its cookie; LabError if refused. Returns the Client."""
+        c, out = self.try_connect(user, cookie=cookie, peer=peer, timeout=timeout)
+        if c is None:
+            raise LabError(f"cookie resume for {user} refused:\n{out[-1500:]}")
+        return c
+
+    def connect_from(self, peer, user, password=None, timeout=30.0):
+        """A password login from a PeerNS; LabError if refused. Returns the Client."""
+        c, out = self.try_connect(user, password, peer=peer, timeout=timeout)
+        if c is None:
+            raise LabError(f"login of {user} from {peer.peer_ip} refused:\n{out[-1500:]}")
+        return c
+
+    def forget_client(self, client):
+        """Drop a client that is already gone (killed by the test) from the teardown list."""
+        if client in self.clients:
+            self.clients.remove(client)
+
+    # ---- occtl's less regular outputs (1.1.6 prints invalid JSON for these) -----------
+    def occtl_json_lenient(self, *args, timeout=10.0):
+        """occtl -j ARGS parsed after dropping the trailing commas older versions print."""
+        r = self.occtl(*args, timeout=timeout, json_output=True)
+        if r.returncode not in (0, 2):
+            raise LabError(f"occtl {' '.join(args)} failed rc={r.returncode}: {r.stderr.strip()}")
+        text = re.sub(r",(\s*[}\]])", r"\1", r.stdout)
+        return json.loads(text) if text.strip() else None
+
+    def cookies_occtl(self, which="all"):
+        """occtl -j show sessions all|valid as a list of dicts."""
+        return self.occtl_json_lenient("show", "sessions", which) or []
+
+    def cookie_occtl(self, sid):
+        """occtl -j show session SID as a list of dicts ([] when occtl knows none)."""
+        return self.occtl_json_lenient("show", "session", sid) or []
+
+    def bans_occtl(self):
+        """occtl -j show ip bans as a list of dicts."""
+        return self.occtl_json_lenient("show", "ip", "bans") or []
+
+    def ban_points_occtl(self):
+        """occtl -j show ip ban points as a list of dicts."""
+        return self.occtl_json_lenient("show", "ip", "ban", "points") or []
+
+    def iroutes_occtl(self):
+        """occtl -j show iroutes as [{ID, Username, vhost, Device, IP, iRoutes}]: read key by key
+        (1.1.6 prints one object around all users with "IP" twice and no separators)."""
+        r = self.occtl("show", "iroutes", json_output=True)
+        if r.returncode not in (0, 2):
+            raise LabError(f"occtl show iroutes failed rc={r.returncode}: {r.stderr.strip()}")
+        out = []
+        for m in re.finditer(r'"([^"]+)":\s*("(?:[^"\\]|\\.)*"|-?\d+|\[[^\]]*\])', r.stdout):
+            key, raw = m.group(1), m.group(2)
+            if raw.startswith("["):
+                value = re.findall(r'"((?:[^"\\]|\\.)*)"', raw)
+            else:
+                value = json.loads(raw)
+            if key == "ID":
+                out.append({})
+            if out and key not in out[-1]:
+                out[-1][key] = value
+        return out
+
     # ---- teardown ----------------------------------------------------------------------
     def close(self, keep_dir=False):
         for c in self.clients:
@@ -705,6 +1034,9 @@ class Agent:
             "AGENT_STATE_DIR": self.state_dir,
             "RADIUSCLIENT_CONF_PATH": os.path.join(self.work, "radiusclient.conf"),
             "RADIUS_SERVERS_PATH": os.path.join(self.work, "servers"),
+            "OCSERV_PATH": OCSERV,
+            # Never the system-wide /run/ocserv-agent/hook.sock: one per agent.
+            "AGENT_HOOK_SOCKET": os.path.join(self.work, "hook.sock"),
         }
         # A sanitizer build of the agent (scripts/test.sh) must run with these.
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
@@ -713,6 +1045,8 @@ class Agent:
         if lab is not None:
             self.env["OCCTL_SOCKET"] = lab.socket
             self.env["OCSERV_CONF_PATH"] = lab.conf
+            # lab_chroot.ChrootLab: its own occtl and ocserv (wrappers that run the chroot's)
+            self.env.update(getattr(lab, "agent_env", dict)())
         if previous is not None:
             self.env["AGENT_AUTH_TOKEN_PREVIOUS"] = previous
         for k, v in (env or {}).items():
@@ -796,6 +1130,41 @@ class Agent:
                 raise LabError(f"sanitizer report in the agent's log:\n{report}")
         finally:
             shutil.rmtree(self.work, ignore_errors=True)
+
+
+def audit_line(agent, resp):
+    """The agent's audit log line for one response (by its X-Request-Id), or None."""
+    rid = resp.header("X-Request-Id")
+    for line in agent.log().splitlines():
+        if rid and rid in line and "audit" in line:
+            return line
+    return None
+
+
+def start_hooked_lab(binary=None, agent_env=None, lab_factory=None, **lab_kwargs):
+    """A started Lab whose connect-script and disconnect-script run the agent's hook
+    (`AGENT hook --socket SOCK`, through Lab.hook_script) and a started Agent listening on
+    SOCK (AGENT_HOOK_SOCKET). Returns (lab, agent); close the agent, then the lab.
+    lab_factory: what makes the Lab (default Lab; lab_chroot.make_lab for OA_OCSERV_VERSION)."""
+    lab = (lab_factory or Lab)(**lab_kwargs)
+    agent = None
+    try:
+        agent = Agent(lab=lab, env=agent_env, binary=binary)
+        script = lab.hook_script(agent.env["AGENT_HOOK_SOCKET"], binary=agent.binary)
+        lab.set_conf_option("connect-script", script)
+        lab.set_conf_option("disconnect-script", script)
+        lab.write_conf()
+        lab.start()
+        agent.start()
+        return lab, agent
+    except BaseException:
+        if agent is not None:
+            try:
+                agent.close()
+            except LabError:
+                pass
+        lab.close()
+        raise
 
 
 SANITIZER_MARKS = ("ERROR: AddressSanitizer", "ERROR: LeakSanitizer", "runtime error:")
