@@ -325,7 +325,7 @@ else
 	cat >"$tmp" <<EOF
 # Written by ocserv-agent's install.sh, and replaced on every run. Re-run
 # install.sh after changing OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO,
-# SYSTEMCTL_PATH or OCSERV_UNIT in $ENV_DEST. The agent runs
+# SYSTEMCTL_PATH, OCSERV_UNIT, OCSERV_PATH or OCSERV_CONF_PATH in $ENV_DEST. The agent runs
 # "sudo -n OCCTL_PATH [-s OCCTL_SOCKET] ..." and
 # "sudo -n SYSTEMCTL_PATH ACTION OCSERV_UNIT", and sudo refuses every
 # command line that differs from those below.

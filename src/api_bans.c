@@ -61,7 +61,7 @@ static int handle_unban(struct agent *ag, const struct http_request *rq,
 	log_msg(LOG_NOTICE, rq->id, "audit op=unban ip=%s result=%s", ip,
 		r == 0 ? "unbanned" : err_code(r));
 	if (r == ERR_NOT_FOUND)
-		return api_fail(rp, r, "%s is not banned", ip);
+		return api_fail(rp, r, "ocserv has no ban entry for %s", ip);
 	if (r < 0)
 		return r;
 	rp->body = json_pack("{s:b,s:b,s:s}", "ok", 1, "deleted", 1, "ip", ip);

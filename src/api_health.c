@@ -52,7 +52,8 @@ static int parse_tier(const struct http_request *rq, int *tier, struct api_reply
 {
 	const char *t = http_request_query(rq, "tier");
 
-	if (t == NULL) {
+	/* Empty counts as absent, as for every query argument. */
+	if (t == NULL || *t == '\0') {
 		*tier = 1;
 		return 0;
 	}

@@ -131,6 +131,8 @@ static int run_native(const struct terminate_env *te, const struct session_selec
 	if (live->n > 0)
 		r = sel->id > 0 ? ocserv_terminate_id(te->oc, sel->id, ei)
 				: ocserv_terminate_user(te->oc, sel->username, ei);
+	if (r == ERR_NOT_FOUND) /* gone meanwhile: it is out; its cookies come next */
+		r = 0;
 	for (size_t i = 0; r == 0 && cookies && i < cookies->n; i++) {
 		r = ocserv_terminate_cookie(te->oc, cookies->v[i].full_session, ei);
 		/* Not found: `terminate user` took it already (1.5.0 invalidates

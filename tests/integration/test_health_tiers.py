@@ -73,9 +73,15 @@ def test_tier2_all_healthy(agent, lab):
     assert body["agent"] == assert_ok(agent.get("/ocserv/health"))["agent"]
 
 
-@pytest.mark.parametrize("tier", ["0", "4", "", "02", "2.0", "two", "-1", "3%20", "%2B2"])
+@pytest.mark.parametrize("tier", ["0", "4", "02", "2.0", "two", "-1", "3%20", "%2B2"])
 def test_bad_tier_is_400(agent, tier):
     assert_error(agent.get(f"/ocserv/health?tier={tier}"), 400, "BAD_REQUEST")
+
+
+def test_empty_tier_is_tier_1(agent):
+    """Empty counts as absent, as for every query argument."""
+    body = assert_ok(agent.get("/ocserv/health?tier="))
+    assert "checks" not in body and "tier" not in body, body
 
 
 def test_tier2_detects_stopped_ocserv(agent, lab):

@@ -2224,7 +2224,8 @@ static void test_unban(void **state)
 	req_init(&rq, "DELETE", "/ocserv/bans/1.2.3.4");
 	b = handle(&rq, 404, NULL);
 	assert_string_equal(err_code_of(b), "NOT_FOUND");
-	assert_string_equal(sget(json_object_get(b, "error"), "message"), "1.2.3.4 is not banned");
+	assert_string_equal(sget(json_object_get(b, "error"), "message"),
+			    "ocserv has no ban entry for 1.2.3.4");
 	json_decref(b);
 	for (size_t i = 0; i < N_BACKEND_ERRORS; i++) {
 		fk.unban_r = backend_errors[i].err;

@@ -540,6 +540,16 @@ static void test_native_by_user(void **state)
 	assert_int_equal(res.cookies, 3);
 	session_list_free(res.sessions);
 
+	/* The live session ended between the listing and terminate user:
+	 * it is out, and the closed sessions' cookies are still taken. */
+	setup(NULL);
+	fk.term_user_r = ERR_NOT_FOUND;
+	assert_int_equal(terminate_run(&te, &sel, &res, &ei), 0);
+	assert_int_equal(fk.n_term_user, 1);
+	assert_int_equal(fk.n_term_cookie, 2);
+	assert_int_equal(res.cookies, 2);
+	session_list_free(res.sessions);
+
 	/* Sessions of another name that occtl matched are not alice's. */
 	setup(NULL);
 	fk.user_json = bob_150;
