@@ -1,8 +1,23 @@
 /* GET /ocserv/capabilities: what this agent can do with the ocserv it runs
  * beside, version-dependent features reported as they are right now. */
+#include <stdatomic.h>
+
 #include "api.h"
 #include "service.h"
 #include "terminate.h"
+#include "timefmt.h"
+
+/* When ocserv last ran the hook (connect or disconnect) since the agent
+ * started: proof that the connect-script is live, not only configured. */
+static json_t *last_event(const struct terminate_env *te)
+{
+	int64_t t = atomic_load(&te->last_event);
+	char iso[40];
+
+	if (t <= 0 || timefmt_epoch_iso8601(t, iso, sizeof(iso)) == NULL)
+		return json_null();
+	return json_string(iso);
+}
 
 static int handle_capabilities(struct agent *ag, const struct http_request *rq,
 			       const struct api_params *params, struct api_reply *rp)
@@ -15,7 +30,7 @@ static int handle_capabilities(struct agent *ag, const struct http_request *rq,
 	service_options_from_config(ag->cfg, &so);
 	rp->body = json_pack(
 		"{s:b,s:{s:o,s:s},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,"
-		"s:{s:b,s:o,s:s},s:[iii],s:b}}",
+		"s:{s:b,s:o,s:s,s:o},s:[iii],s:b}}",
 		"ok", 1, "ocserv", "version", ts.version[0] ? json_string(ts.version) : json_null(),
 		"backend", ocserv_backend_name(ag->oc), "capabilities", "listSessions", 1,
 		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1,
@@ -23,7 +38,8 @@ static int handle_capabilities(struct agent *ag, const struct http_request *rq,
 		"unban", 1, "reload", 1, "serviceControl", service_check_systemd(&so, &se) == 0,
 		"terminate", "supported", ts.supported, "method",
 		ts.method ? json_string(ts.method) : json_null(), "reason", ts.reason,
-		"healthTiers", 1, 2, 3, "loginProbe", ag->cfg->probe_user != NULL);
+		"lastHookEventAt", last_event(&ag->terminate), "healthTiers", 1, 2, 3, "loginProbe",
+		ag->cfg->probe_user != NULL);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
 }
 

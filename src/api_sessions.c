@@ -272,13 +272,14 @@ static int handle_session(struct agent *ag, const struct http_request *rq,
 static void audit(const struct http_request *rq, const char *op, const struct session_selector *sel,
 		  int r, const char *result, const struct session_list *done, const char *extra)
 {
-	char target[96], ids[160] = "";
+	char target[2 * USERNAME_MAX + 32], quoted[2 * USERNAME_MAX + 8], ids[160] = "";
 	size_t o = 0;
 
 	if (sel->id > 0)
 		snprintf(target, sizeof(target), "vpnSessionId=%lld", (long long)sel->id);
 	else
-		snprintf(target, sizeof(target), "username=\"%s\"", sel->username);
+		snprintf(target, sizeof(target), "username=\"%s\"",
+			 log_quote(sel->username, quoted, sizeof(quoted)));
 	for (size_t i = 0; r == 0 && done != NULL && i < done->n && o + 24 < sizeof(ids); i++)
 		o += (size_t)snprintf(ids + o, sizeof(ids) - o, "%s%lld", i ? "," : "",
 				      (long long)done->v[i].id);

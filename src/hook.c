@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/un.h>
 #include <unistd.h>
 
@@ -57,17 +58,25 @@ static bool ask(const char *path, const char *req, size_t len, char *ans, size_t
 	struct sockaddr_un sa = {.sun_family = AF_UNIX};
 	int64_t deadline = timefmt_mono_ms() + HOOK_TIMEOUT_MS;
 	struct timeval tv = {HOOK_TIMEOUT_MS / 1000, (HOOK_TIMEOUT_MS % 1000) * 1000};
+	struct ucred cred;
+	socklen_t cl = sizeof(cred);
+	struct stat st;
 	size_t got = 0;
 	int fd;
 
-	if (strlen(path) >= sizeof(sa.sun_path))
+	/* The directory belongs to the agent's user and this runs as root:
+	 * talk only to a socket there (not through a link to another root
+	 * socket) whose listener is the socket's owner. */
+	if (strlen(path) >= sizeof(sa.sun_path) || lstat(path, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return false;
 	strcpy(sa.sun_path, path);
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0)
 		return false;
 	setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv));
-	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 || !write_all(fd, req, len)) {
+	if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) < 0 ||
+	    getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &cl) < 0 || cred.uid != st.st_uid ||
+	    !write_all(fd, req, len)) {
 		close(fd);
 		return false;
 	}

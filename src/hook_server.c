@@ -181,8 +181,14 @@ static void *loop(void *arg)
 		if (pfd[1].revents != 0)
 			return NULL;
 		c = accept4(hs->fd, NULL, NULL, SOCK_CLOEXEC);
-		if (c < 0)
+		if (c < 0) {
+			/* Out of descriptors: the socket stays readable; pause
+			 * instead of spinning (and still notice a stop). */
+			if (errno == EMFILE || errno == ENFILE || errno == ENOBUFS ||
+			    errno == ENOMEM)
+				poll(&pfd[1], 1, 100);
 			continue;
+		}
 		serve_one(hs, c);
 		close(c);
 	}

@@ -4,6 +4,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <systemd/sd-journal.h>
@@ -60,4 +61,28 @@ void log_msg(int prio, const char *request_id, const char *fmt, ...)
 		fprintf(stderr, "%s %s [%s] %s\n", now, level_name(prio), request_id, msg);
 	else
 		fprintf(stderr, "%s %s %s\n", now, level_name(prio), msg);
+}
+
+char *log_quote(const char *s, char *buf, size_t len)
+{
+	size_t o = 0;
+
+	for (; *s != '\0'; s++) {
+		unsigned char c = (unsigned char)*s;
+		char tmp[5];
+		size_t n;
+
+		if (c == '"' || c == '\\')
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\%c", c);
+		else if (c < 0x20 || c == 0x7f)
+			n = (size_t)snprintf(tmp, sizeof(tmp), "\\x%02x", c);
+		else
+			n = (size_t)snprintf(tmp, sizeof(tmp), "%c", c);
+		if (o + n >= len)
+			break;
+		memcpy(buf + o, tmp, n);
+		o += n;
+	}
+	buf[o] = '\0';
+	return buf;
 }

@@ -141,11 +141,11 @@ static int run_json(struct occtl *oc, const char *const *args, unsigned timeout_
 
 /* show users|user|id. occtl exits 2 with an empty list when show user/id
  * matched nothing: that is an answer, not a failure. */
-static int sessions_cmd(struct occtl *oc, const char *const *args, struct session_list **ret,
-			struct err_info *ei)
+static int sessions_cmd(struct occtl *oc, const char *const *args, unsigned timeout_ms,
+			struct session_list **ret, struct err_info *ei)
 {
 	struct spawn_result res;
-	int r = run(oc, args, 0, &res, ei);
+	int r = run(oc, args, timeout_ms, &res, ei);
 
 	if (r < 0)
 		return r;
@@ -181,24 +181,25 @@ static int be_list(void *be, struct session_list **ret, struct err_info *ei)
 {
 	const char *args[] = {"-j", "show", "users", NULL};
 
-	return sessions_cmd(be, args, ret, ei);
+	return sessions_cmd(be, args, 0, ret, ei);
 }
 
 static int be_user(void *be, const char *username, struct session_list **ret, struct err_info *ei)
 {
 	const char *args[] = {"-j", "show", "user", username, NULL};
 
-	return sessions_cmd(be, args, ret, ei);
+	return sessions_cmd(be, args, 0, ret, ei);
 }
 
-static int be_id(void *be, int64_t id, struct session_list **ret, struct err_info *ei)
+static int be_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		 struct err_info *ei)
 {
 	char idbuf[24];
 	const char *args[] = {"-j", "show", "id", idbuf, NULL};
 	int r;
 
 	snprintf(idbuf, sizeof(idbuf), "%lld", (long long)id);
-	r = sessions_cmd(be, args, ret, ei);
+	r = sessions_cmd(be, args, timeout_ms, ret, ei);
 	if (r == 0 && (*ret)->n == 0) {
 		session_list_free(*ret);
 		*ret = NULL;

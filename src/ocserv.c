@@ -54,7 +54,13 @@ int ocserv_user(struct ocserv *oc, const char *username, struct session_list **r
 
 int ocserv_id(struct ocserv *oc, int64_t id, struct session_list **ret, struct err_info *ei)
 {
-	return oc->ops->id(oc->be, id, ret, ei);
+	return oc->ops->id(oc->be, id, 0, ret, ei);
+}
+
+int ocserv_id_within(struct ocserv *oc, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		     struct err_info *ei)
+{
+	return oc->ops->id(oc->be, id, timeout_ms, ret, ei);
 }
 
 int ocserv_disconnect_id(struct ocserv *oc, int64_t id, struct err_info *ei)

@@ -32,8 +32,10 @@ struct ocserv_backend_ops {
 	int (*list)(void *be, struct session_list **ret, struct err_info *ei);
 	/* The sessions of one user; an empty list when there are none. */
 	int (*user)(void *be, const char *username, struct session_list **ret, struct err_info *ei);
-	/* The session with this id; ERR_NOT_FOUND when there is none. */
-	int (*id)(void *be, int64_t id, struct session_list **ret, struct err_info *ei);
+	/* The session with this id; ERR_NOT_FOUND when there is none. Within
+	 * timeout_ms (0: the backend's default). */
+	int (*id)(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		  struct err_info *ei);
 	/* Disconnect one session / every session of a user. A session that is
 	 * not there is ERR_NOT_FOUND when the backend can tell, else an error. */
 	int (*disconnect_id)(void *be, int64_t id, struct err_info *ei);
@@ -74,6 +76,10 @@ int ocserv_list(struct ocserv *oc, struct session_list **ret, struct err_info *e
 int ocserv_user(struct ocserv *oc, const char *username, struct session_list **ret,
 		struct err_info *ei);
 int ocserv_id(struct ocserv *oc, int64_t id, struct session_list **ret, struct err_info *ei);
+/* ocserv_id() that gives up after timeout_ms (for callers with a deadline
+ * of their own, like the connect hook). */
+int ocserv_id_within(struct ocserv *oc, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		     struct err_info *ei);
 int ocserv_disconnect_id(struct ocserv *oc, int64_t id, struct err_info *ei);
 int ocserv_disconnect_user(struct ocserv *oc, const char *username, struct err_info *ei);
 int ocserv_version(struct ocserv *oc, struct ocserv_version *ret, struct err_info *ei);

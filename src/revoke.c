@@ -12,16 +12,19 @@
 #include "atomic_file.h"
 #include "err.h"
 #include "log.h"
-
+#include "validate.h"
 
 struct entry {
 	char *sid;
+	char *user; /* NULL: any user */
 	int64_t until;
 };
 
-/* Entries in insertion order: beyond REVOKE_MAX the oldest go first. */
+/* Entries in insertion order: beyond REVOKE_MAX the oldest go first. The
+ * file is written outside lock (a connect hook must not wait for fsync),
+ * under save_lock, from a snapshot taken under lock. */
 struct revoke {
-	pthread_mutex_t lock;
+	pthread_mutex_t lock, save_lock;
 	struct entry *v;
 	size_t n, cap;
 	int dirfd; /* state directory, or -1: memory only */
@@ -33,6 +36,7 @@ struct revoke *revoke_new(void)
 
 	if (rv != NULL) {
 		pthread_mutex_init(&rv->lock, NULL);
+		pthread_mutex_init(&rv->save_lock, NULL);
 		rv->dirfd = -1;
 	}
 	return rv;
@@ -42,20 +46,25 @@ void revoke_free(struct revoke *rv)
 {
 	if (rv == NULL)
 		return;
-	for (size_t i = 0; i < rv->n; i++)
+	for (size_t i = 0; i < rv->n; i++) {
 		free(rv->v[i].sid);
+		free(rv->v[i].user);
+	}
 	free(rv->v);
 	if (rv->dirfd >= 0)
 		close(rv->dirfd);
 	pthread_mutex_destroy(&rv->lock);
+	pthread_mutex_destroy(&rv->save_lock);
 	free(rv);
 }
 
 /* Drop the first k entries. Called with the lock held. */
 static void drop_front(struct revoke *rv, size_t k)
 {
-	for (size_t i = 0; i < k; i++)
+	for (size_t i = 0; i < k; i++) {
 		free(rv->v[i].sid);
+		free(rv->v[i].user);
+	}
 	memmove(rv->v, rv->v + k, (rv->n - k) * sizeof(*rv->v));
 	rv->n -= k;
 }
@@ -67,16 +76,17 @@ static void expire(struct revoke *rv, int64_t now)
 	size_t k = 0;
 
 	for (size_t i = 0; i < rv->n; i++) {
-		if (rv->v[i].until <= now)
+		if (rv->v[i].until <= now) {
 			free(rv->v[i].sid);
-		else
+			free(rv->v[i].user);
+		} else
 			rv->v[k++] = rv->v[i];
 	}
 	rv->n = k;
 }
 
 /* Append an entry; the lock is held. */
-static int push(struct revoke *rv, char *sid, int64_t until)
+static int push(struct revoke *rv, char *sid, char *user, int64_t until)
 {
 	if (rv->n == REVOKE_MAX)
 		drop_front(rv, 1);
@@ -88,32 +98,47 @@ static int push(struct revoke *rv, char *sid, int64_t until)
 		rv->v = v;
 		rv->cap = cap;
 	}
-	rv->v[rv->n++] = (struct entry){sid, until};
+	rv->v[rv->n++] = (struct entry){sid, user, until};
 	return 0;
 }
 
-/* Write every entry; the lock is held. */
+/* The file's text: "UNTIL SID[ USER]" lines. Called with the lock held;
+ * NULL on allocation failure. */
+static char *snapshot(struct revoke *rv, size_t *len)
+{
+	size_t cap = rv->n * (REVOKE_SID_MAX + USERNAME_MAX + 26) + 1;
+	char *buf = malloc(cap);
+
+	*len = 0;
+	for (size_t i = 0; buf != NULL && i < rv->n; i++)
+		*len += (size_t)snprintf(buf + *len, cap - *len, "%" PRId64 " %s%s%s\n",
+					 rv->v[i].until, rv->v[i].sid, rv->v[i].user ? " " : "",
+					 rv->v[i].user ? rv->v[i].user : "");
+	return buf;
+}
+
+/* Write the store. Takes both locks itself, the main one only to copy. */
 static void save(struct revoke *rv)
 {
 	struct err_info ei = {{0}};
-	size_t cap = rv->n * (REVOKE_SID_MAX + 24) + 1, len = 0;
-	char *buf = malloc(cap);
+	size_t len;
+	char *buf;
 
-	if (buf == NULL) {
+	pthread_mutex_lock(&rv->save_lock);
+	pthread_mutex_lock(&rv->lock);
+	buf = snapshot(rv, &len);
+	pthread_mutex_unlock(&rv->lock);
+	if (buf == NULL)
 		log_error("cannot save revoked sessions: out of memory");
-		return;
-	}
-	for (size_t i = 0; i < rv->n; i++)
-		len += (size_t)snprintf(buf + len, cap - len, "%" PRId64 " %s\n", rv->v[i].until,
-					rv->v[i].sid);
-	if (atomic_write_at(rv->dirfd, REVOKE_FILE, buf, len, 0600, &ei) < 0)
+	else if (atomic_write_at(rv->dirfd, REVOKE_FILE, buf, len, 0600, &ei) < 0)
 		log_error("cannot save revoked sessions: %s", ei.detail);
+	pthread_mutex_unlock(&rv->save_lock);
 	free(buf);
 }
 
 int revoke_persist(struct revoke *rv, const char *state_dir, int64_t now, struct err_info *ei)
 {
-	char line[REVOKE_SID_MAX + 32], sid[REVOKE_SID_MAX + 1];
+	char line[REVOKE_SID_MAX + USERNAME_MAX + 40], sid[REVOKE_SID_MAX + 1];
 	int dirfd, fd, r = 0;
 	long long until;
 	FILE *f;
@@ -127,11 +152,22 @@ int revoke_persist(struct revoke *rv, const char *state_dir, int64_t now, struct
 		close(fd);
 	pthread_mutex_lock(&rv->lock);
 	while (f != NULL && r == 0 && fgets(line, sizeof(line), f) != NULL) {
-		char *copy;
-		if (sscanf(line, "%lld %64s", &until, sid) != 2 || until <= now)
+		char *copy, *user = NULL;
+		int end = 0;
+
+		line[strcspn(line, "\n")] = '\0';
+		if (sscanf(line, "%lld %64s%n", &until, sid, &end) != 2 || until <= now)
 			continue;
-		if ((copy = strdup(sid)) == NULL || (r = push(rv, copy, until)) < 0) {
+		/* The rest of the line, after one space, is the user (names may
+		 * hold single spaces). */
+		if (line[end] == ' ' && line[end + 1] != '\0' &&
+		    (user = strdup(line + end + 1)) == NULL) {
+			r = ERR_NOMEM;
+			break;
+		}
+		if ((copy = strdup(sid)) == NULL || (r = push(rv, copy, user, until)) < 0) {
 			free(copy);
+			free(user);
 			r = ERR_NOMEM;
 		}
 	}
@@ -142,30 +178,58 @@ int revoke_persist(struct revoke *rv, const char *state_dir, int64_t now, struct
 	return r < 0 ? err_set(ei, r, "out of memory loading revoked sessions") : 0;
 }
 
-int revoke_add(struct revoke *rv, const char *full_sid, int64_t now)
+static bool valid_sid(const char *sid)
 {
-	size_t len = strlen(full_sid);
-	char *sid;
-	int r = 0;
+	size_t len = strlen(sid);
 
 	/* What the file can hold: one word of bounded length per line. */
-	if (len == 0 || len > REVOKE_SID_MAX || strcspn(full_sid, " \t\r\n") != len)
-		return ERR_BAD_REQUEST;
-	sid = strdup(full_sid);
+	return len > 0 && len <= REVOKE_SID_MAX && strcspn(sid, " \t\r\n") == len;
+}
 
-	if (sid == NULL)
-		return ERR_NOMEM;
+int revoke_add_many(struct revoke *rv, const char *const *sids, const char *user, size_t n,
+		    int64_t now)
+{
+	int r = 0;
+	bool saving;
+
+	if (user != NULL && validate_username(user) != NULL)
+		return ERR_BAD_REQUEST;
+	for (size_t i = 0; i < n; i++)
+		if (!valid_sid(sids[i]))
+			return ERR_BAD_REQUEST;
 	pthread_mutex_lock(&rv->lock);
 	expire(rv, now);
-	r = push(rv, sid, now + REVOKE_TTL_SECONDS);
-	if (r == 0) {
-		sid = NULL;
-		if (rv->dirfd >= 0)
-			save(rv);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		char *sid = strdup(sids[i]), *u = user ? strdup(user) : NULL;
+		if (sid == NULL || (user && u == NULL) ||
+		    push(rv, sid, u, now + REVOKE_TTL_SECONDS) < 0) {
+			free(sid);
+			free(u);
+			r = ERR_NOMEM;
+		}
 	}
+	saving = rv->dirfd >= 0;
 	pthread_mutex_unlock(&rv->lock);
-	free(sid);
+	if (saving)
+		save(rv);
 	return r;
+}
+
+int revoke_add(struct revoke *rv, const char *full_sid, int64_t now)
+{
+	return revoke_add_many(rv, &full_sid, NULL, 1, now);
+}
+
+bool revoke_has_user(struct revoke *rv, const char *user, int64_t now)
+{
+	bool found = false;
+
+	pthread_mutex_lock(&rv->lock);
+	expire(rv, now);
+	for (size_t i = 0; i < rv->n && !found; i++)
+		found = rv->v[i].user == NULL || (user && strcmp(rv->v[i].user, user) == 0);
+	pthread_mutex_unlock(&rv->lock);
+	return found;
 }
 
 bool revoke_contains(struct revoke *rv, const char *full_sid, int64_t now)

@@ -2,6 +2,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -28,7 +29,9 @@ bool terminate_is_hook_script(const char *path)
 	return memmem(buf, n, "ocserv-agent hook", 17) != NULL;
 }
 
-/* Read now, not at start: the operator may set the hook up later. */
+/* Read now, not at start: the operator may set the hook up later. This is
+ * the file, not what the running ocserv loaded (a reload applies it):
+ * capabilities report the last hook event seen, as proof it runs. */
 static bool hook_configured(const struct terminate_env *te)
 {
 	struct ocserv_conf *c = NULL;
@@ -40,6 +43,12 @@ static bool hook_configured(const struct terminate_env *te)
 		return false;
 	script = ocserv_conf_get(c, "connect-script");
 	yes = script != NULL && terminate_is_hook_script(script);
+	/* A virtual host may set a connect-script of its own. */
+	for (size_t i = 0; yes && i < ocserv_conf_size(c); i++) {
+		const struct ocserv_conf_entry *e = ocserv_conf_at(c, i);
+		if (e->section != NULL && strcmp(e->key, "connect-script") == 0)
+			yes = terminate_is_hook_script(e->value);
+	}
 	ocserv_conf_free(c);
 	return yes;
 }
@@ -104,8 +113,9 @@ static int gather(const struct terminate_env *te, const struct session_selector 
 		return r;
 	}
 	/* Every unexpired authenticated cookie of this user that no live
-	 * session holds, whatever its flags say: 1.5.0 still says
-	 * session_is_open after its client was killed. */
+	 * session holds, whatever its flags say (a killed client's cookie still
+	 * says session_is_open); occtl prints the expiry cut to the minute, so
+	 * one "expired" less than 60 s ago may still be good. */
 	int64_t now = (int64_t)time(NULL);
 	size_t k = 0;
 	for (size_t i = 0; i < (*cookies)->n; i++) {
@@ -113,7 +123,7 @@ static int gather(const struct terminate_env *te, const struct session_selector 
 		if (c->username != NULL && strcmp(c->username, sel->username) == 0 &&
 		    c->full_session != NULL && c->state != NULL &&
 		    strcmp(c->state, "authenticated") == 0 &&
-		    (c->expires < 0 || c->expires > now) && !is_live(*live, c->full_session))
+		    (c->expires < 0 || c->expires + 60 > now) && !is_live(*live, c->full_session))
 			(*cookies)->v[k++] = *c;
 		else
 			cookie_clear(c);
@@ -152,23 +162,34 @@ static int run_hook(const struct terminate_env *te, const struct session_selecto
 		    const struct session_list *live, const struct cookie_list *cookies,
 		    size_t *done, struct err_info *ei)
 {
-	int64_t now = (int64_t)time(NULL);
-	int r = 0;
+	size_t n = 0, max = live->n + (cookies ? cookies->n : 0);
+	const char **sids = calloc(max ? max : 1, sizeof(*sids));
+	const char *user = sel->username ? sel->username : (live->n ? live->v[0].username : NULL);
+	int r;
 
-	for (size_t i = 0; r == 0 && i < live->n; i++)
+	if (sids == NULL)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	for (size_t i = 0; i < live->n; i++)
 		if (live->v[i].full_session != NULL)
-			r = revoke_add(te->revoked, live->v[i].full_session, now);
-	for (size_t i = 0; r == 0 && cookies && i < cookies->n; i++)
-		if ((r = revoke_add(te->revoked, cookies->v[i].full_session, now)) == 0)
-			(*done)++;
+			sids[n++] = live->v[i].full_session;
+	for (size_t i = 0; cookies && i < cookies->n; i++)
+		sids[n++] = cookies->v[i].full_session;
+	/* Tagged with the user, so the hook looks up only that user's connects. */
+	r = revoke_add_many(te->revoked, sids, user && !validate_username(user) ? user : NULL, n,
+			    (int64_t)time(NULL));
+	free(sids);
 	if (r < 0) /* ERR_NOMEM, or an id ocserv would never print */
 		return err_set(ei, r == ERR_NOMEM ? r : ERR_INTERNAL, "cannot revoke a session id");
-	if (live->n == 0)
-		return 0;
-	r = sel->id > 0 ? ocserv_disconnect_id(te->oc, sel->id, ei)
-			: ocserv_disconnect_user(te->oc, sel->username, ei);
-	/* Gone between the listing and now: what matters is that it is out. */
-	return r == ERR_NOT_FOUND ? 0 : r;
+	*done = cookies ? cookies->n : 0;
+	/* By id, each session that was revoked: `disconnect user` would also
+	 * end a session that logged in meanwhile, whose id is not revoked. */
+	for (size_t i = 0; i < live->n; i++) {
+		r = ocserv_disconnect_id(te->oc, live->v[i].id, ei);
+		/* Gone between the listing and now: what matters is that it is out. */
+		if (r < 0 && r != ERR_NOT_FOUND)
+			return r;
+	}
+	return 0;
 }
 
 int terminate_run(const struct terminate_env *te, const struct session_selector *sel,
@@ -205,24 +226,37 @@ int terminate_run(const struct terminate_env *te, const struct session_selector 
 	return 0;
 }
 
+/* Refuse a connect when its session is revoked. Only connects of users
+ * with revoked sessions are looked up, within HOOK_LOOKUP_MS so that the
+ * answer comes before the hook gives up; when that lookup fails the connect
+ * is refused (the user has a revoked session and ocserv cannot say this is
+ * not it), every other failure allows. */
 bool terminate_hook_decide(void *app, const struct hook_event *ev, char *why, size_t len)
 {
-	const struct terminate_env *te = app;
+	struct terminate_env *te = app;
 	const char *reason = hook_event_get(ev, "REASON"), *id = hook_event_get(ev, "ID");
+	const char *user = hook_event_get(ev, "USERNAME");
 	struct session_list *l = NULL;
 	struct err_info ei = {{0}};
 	int64_t now = (int64_t)time(NULL), sid;
+	char quser[2 * USERNAME_MAX + 8];
 	bool allow = true;
 
-	if (reason == NULL || strcmp(reason, "connect") != 0 || revoke_count(te->revoked, now) == 0)
+	atomic_store(&te->last_event, now);
+	if (reason == NULL || strcmp(reason, "connect") != 0 ||
+	    !revoke_has_user(te->revoked, user, now))
 		return true;
+	log_quote(user ? user : "", quser, sizeof(quser));
 	if (id == NULL || !validate_session_id_text(id, &sid)) {
-		log_warning("hook: connect without a valid ID; allowed");
+		log_warning("hook: connect of \"%s\" without a valid ID; allowed", quser);
 		return true;
 	}
-	if (ocserv_id(te->oc, sid, &l, &ei) < 0) {
-		log_warning("hook: cannot look up session %s (%s); allowed", id, ei.detail);
-		return true;
+	if (ocserv_id_within(te->oc, sid, HOOK_LOOKUP_MS, &l, &ei) < 0) {
+		snprintf(why, len, "cannot tell whether this session was terminated");
+		log_notice("audit op=hook-refuse username=\"%s\" id=%s result=refused "
+			   "reason=\"lookup failed: %s\"",
+			   quser, id, ei.detail);
+		return false;
 	}
 	for (size_t i = 0; i < l->n && allow; i++)
 		if (l->v[i].full_session != NULL &&
@@ -230,10 +264,9 @@ bool terminate_hook_decide(void *app, const struct hook_event *ev, char *why, si
 			allow = false;
 	if (!allow) {
 		snprintf(why, len, "session revoked by terminate");
-		log_notice("audit op=hook-refuse target=%s id=%s result=refused "
+		log_notice("audit op=hook-refuse username=\"%s\" id=%s result=refused "
 			   "reason=\"resumes a terminated session\"",
-			   hook_event_get(ev, "USERNAME") ? hook_event_get(ev, "USERNAME") : "?",
-			   id);
+			   quser, id);
 	}
 	session_list_free(l);
 	return allow;

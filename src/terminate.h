@@ -20,11 +20,14 @@
 #include "revoke.h"
 #include "sessions.h"
 
+#define HOOK_LOOKUP_MS 2000 /* within the hook's own HOOK_TIMEOUT_MS (hook.h) */
+
 struct terminate_env {
 	struct ocserv *oc;
 	struct revoke *revoked;
 	bool hook_running;     /* the hook server listens */
 	const char *conf_path; /* ocserv.conf: is its connect-script our hook? (read each time) */
+	_Atomic int64_t last_event; /* epoch of the last hook event; 0: none since start */
 };
 
 struct terminate_support {
@@ -58,6 +61,6 @@ int terminate_run(const struct terminate_env *te, const struct session_selector 
 bool terminate_is_hook_script(const char *path);
 
 /* The connect hook's decision (hook_decide_fn; app is a terminate_env):
- * refuse a connection that resumes a revoked session. Fails open: when
- * ocserv cannot say which session connects, it is allowed and logged. */
+ * refuse a connection that resumes a revoked session. Records the time of
+ * every event (connect or disconnect) in last_event. */
 bool terminate_hook_decide(void *app, const struct hook_event *ev, char *why, size_t len);

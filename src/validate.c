@@ -18,6 +18,9 @@ const char *validate_username(const char *s)
 	 * name alice. */
 	if (s[0] == ' ' || s[len - 1] == ' ' || strstr(s, "  ") != NULL)
 		return "username must not start or end with a space or hold two in a row";
+	/* occtl reads a lone "?" as a request for help, not as a name. */
+	if (strcmp(s, "?") == 0)
+		return "username must not be \"?\"";
 	for (size_t i = 0; i < len; i++)
 		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
 			return "username contains a control character";

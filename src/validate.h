@@ -11,7 +11,7 @@
 /* A user name we pass to ocserv: 1..USERNAME_MAX bytes of valid UTF-8,
  * no control characters, not starting with '-' (it would read as an
  * option), no leading, trailing or doubled spaces (occtl would trim or
- * merge them and act on another name). Returns NULL when valid, else a
+ * merge them and act on another name), not "?" (occtl's help). Returns NULL when valid, else a
  * short reason for the client. */
 const char *validate_username(const char *s);
 

@@ -46,7 +46,7 @@ static int f_user(void *be, const char *u, struct session_list **ret, struct err
 	return r;
 }
 
-static int f_id(void *be, int64_t id, struct session_list **ret, struct err_info *ei)
+static int f_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret, struct err_info *ei)
 {
 	return id == 13 ? f_user(be, "alice", ret, ei) : ERR_NOT_FOUND;
 }
@@ -177,8 +177,9 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		return 0;
 	if (ag.oc == NULL) {
 		ag.oc = ocserv_new(&fake, NULL);
-		ag.terminate =
-			(struct terminate_env){ag.oc, revoke_new(), false, cfg.ocserv_conf_path};
+		ag.terminate.oc = ag.oc;
+		ag.terminate.revoked = revoke_new();
+		ag.terminate.conf_path = cfg.ocserv_conf_path;
 	}
 	text = strndup((const char *)data + 2, size - 2);
 	rq.method = routes[data[0] % (sizeof(routes) / sizeof(routes[0]))].method;

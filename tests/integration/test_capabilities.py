@@ -56,6 +56,7 @@ def test_version_is_the_real_ocserv(agent, lab):
 def test_terminate_unsupported_without_hook(agent, lab):
     assert "connect-script" not in open(lab.conf).read()
     t = check_shape(assert_ok(agent.get("/ocserv/capabilities")))
+    assert t["lastHookEventAt"] is None, t  # ocserv never ran the hook
     v = tuple(int(x) for x in ocserv_version().split("."))
     if v >= (1, 4, 2):
         assert t["supported"] is True and t["method"] == "native", t

@@ -133,6 +133,8 @@ def test_hook_runs_on_connect_and_lets_users_in(hlab, hagent, bystander):
                what="the disconnect-script (hook) to run")
     caps = assert_ok(hagent.get("/ocserv/capabilities"))["capabilities"]["terminate"]
     assert caps["supported"] is True and caps["method"] == METHOD, caps
+    # The hook has run since the agent started: proof it is live, not only configured.
+    assert isinstance(caps["lastHookEventAt"], str) and caps["lastHookEventAt"].endswith("Z"), caps
 
 
 def test_control_killed_client_resumes_through_the_hook(hlab, hagent, bystander):

@@ -83,7 +83,7 @@ static int fake_user(void *be, const char *username, struct session_list **ret, 
 	return fake_sessions(fk.user_json, ret, ei);
 }
 
-static int fake_id(void *be, int64_t id, struct session_list **ret, struct err_info *ei)
+static int fake_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret, struct err_info *ei)
 {
 	(void)be;
 	fk.n_id++;
@@ -1737,8 +1737,10 @@ static void test_terminate_hook(void **state)
 	/* Cookies of closed sessions: RES1; her live session's own cookie is
 	 * revoked with the session, not one more. */
 	assert_int_equal(iget(b, "cookiesRevoked"), 1);
-	assert_int_equal(fk.n_disc_user, 1);
-	assert_string_equal(fk.disc_user_arg, "alice");
+	/* The revoked session by id, never `disconnect user`. */
+	assert_int_equal(fk.n_disc_user, 0);
+	assert_int_equal(fk.n_disc_id, 1);
+	assert_int_equal(fk.disc_id_arg, 10022);
 	assert_true(revoke_contains(ag.terminate.revoked, RES1, (int64_t)time(NULL)));
 	assert_false(revoke_contains(ag.terminate.revoked,
 				     "bobResdddddddddddddddddddddd=", (int64_t)time(NULL)));

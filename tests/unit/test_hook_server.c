@@ -422,6 +422,30 @@ static void test_fail_open(void **state)
 	assert_true(timefmt_mono_ms() - t0 < 1000);
 }
 
+/* The hook runs as root in a directory the agent's user owns: it follows
+ * no link to the socket, and talks only to a listener that owns the socket. */
+static void test_no_link_to_the_socket(void **state)
+{
+	struct hook_server *hs = start(sock_path);
+	char link[160];
+	int calls = seen_calls();
+
+	(void)state;
+	unit_join(link, sizeof(link), tmpdir, "link.sock");
+	assert_int_equal(symlink(sock_path, link), 0);
+	assert_int_equal(run_hook(link, "connect", "mallory"), 0); /* refused: allowed */
+	assert_int_equal(seen_calls(), calls);
+	assert_int_equal(run_hook(sock_path, "connect", "mallory"), 1); /* the socket itself */
+	unlink(link);
+	if (geteuid() == 0) {
+		/* A socket file owned by someone else than its listener. */
+		assert_int_equal(lchown(sock_path, 65534, 65534), 0);
+		assert_int_equal(run_hook(sock_path, "connect", "mallory"), 0);
+		assert_int_equal(lchown(sock_path, 0, 0), 0);
+	}
+	hook_server_stop(hs);
+}
+
 /* A listening socket nobody serves: the hook gives up after
  * HOOK_TIMEOUT_MS and allows. */
 static void test_fail_open_silent_server(void **state)
@@ -721,6 +745,7 @@ int main(void)
 		T(test_round_trip),
 		T(test_fail_open),
 		T(test_fail_open_silent_server),
+		T(test_no_link_to_the_socket),
 		T(test_answers),
 		T(test_hangup_no_sigpipe),
 		T(test_server_robustness),

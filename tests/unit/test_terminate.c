@@ -108,7 +108,8 @@ static int f_user(void *be, const char *u, struct session_list **ret, struct err
 			     : parse_sessions(fk.user_json, ret, ei);
 }
 
-static int f_id(void *be, int64_t id, struct session_list **ret, struct err_info *ei)
+static int f_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		struct err_info *ei)
 {
 	fk.n_id++;
 	fk.id_arg = id;
@@ -419,6 +420,26 @@ static void test_support(void **state)
 			 0);
 	terminate_support(&te, &ts);
 	assert_false(ts.supported);
+	/* A vhost that overrides the global hook with a script of its own:
+	 * its users' connects would not reach the agent. */
+	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook
+"
+					      "[vhost:vpn.example.com]
+"
+					      "connect-script = /usr/local/bin/other
+"),
+			 0);
+	terminate_support(&te, &ts);
+	assert_false(ts.supported);
+	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook
+"
+					      "[vhost:vpn.example.com]
+"
+					      "connect-script = /usr/libexec/ocserv-agent-hook
+"),
+			 0);
+	terminate_support(&te, &ts);
+	assert_true(ts.supported);
 
 	/* An unknown version: never native, the hook when configured. */
 	fk.version = NULL;
@@ -613,9 +634,14 @@ static void test_hook_by_user(void **state)
 	assert_int_equal(terminate_run(&te, &sel, &res, &ei), 0);
 	assert_string_equal(res.method, "hook");
 	assert_int_equal(fk.n_term_id + fk.n_term_user + fk.n_term_cookie, 0);
-	assert_int_equal(fk.n_disc_user, 1);
-	assert_string_equal(fk.disc_user_arg, "alice");
-	assert_int_equal(fk.n_disc_id, 0);
+	/* By id, the session that was revoked: `disconnect user` would also end
+	 * one that logged in meanwhile, unrevoked. */
+	assert_int_equal(fk.n_disc_user, 0);
+	assert_int_equal(fk.n_disc_id, 1);
+	assert_int_equal(fk.disc_id_arg, 10022);
+	/* Tagged with the user: the hook looks up alice's connects only. */
+	assert_true(revoke_has_user(te.revoked, "alice", now()));
+	assert_false(revoke_has_user(te.revoked, "bob", now()));
 	/* Revoked first: the live session and both resumable cookies. */
 	assert_true(fk.revoked_before_disconnect);
 	assert_true(revoke_contains(te.revoked, ALICE_FULL, now()));
@@ -635,10 +661,10 @@ static void test_hook_by_user(void **state)
 	fk.version = "1.3.0";
 	te.hook_running = true;
 	write_conf(hook_exec);
-	fk.disc_user_r = ERR_NOT_FOUND;
+	fk.disc_id_r = ERR_NOT_FOUND;
 	assert_int_equal(terminate_run(&te, &sel, &res, &ei), 0);
 	session_list_free(res.sessions);
-	fk.disc_user_r = ERR_OCCTL_FAILED;
+	fk.disc_id_r = ERR_OCCTL_FAILED;
 	assert_int_equal(terminate_run(&te, &sel, &res, &ei), ERR_OCCTL_FAILED);
 	assert_null(res.sessions);
 	assert_true(revoke_contains(te.revoked, ALICE_FULL, now()));
@@ -761,16 +787,32 @@ static void test_hook_decide(void **state)
 	assert_true(decide("ID=10022\n\n", why, sizeof(why)));
 	assert_int_equal(fk.n_id, 0);
 
-	/* Fail open: no usable ID, or ocserv cannot say. */
+	/* No usable ID: allowed (nothing to look up). */
 	assert_true(decide("REASON=connect\nUSERNAME=alice\n\n", why, sizeof(why)));
 	assert_true(decide("REASON=connect\nID=abc\n\n", why, sizeof(why)));
 	assert_true(decide("REASON=connect\nID=-1\n\n", why, sizeof(why)));
 	assert_int_equal(fk.n_id, 0);
+	/* A user with a revoked session whose connect ocserv cannot place:
+	 * refused, not let through. */
 	fk.id_r = ERR_OCCTL_TIMEOUT;
-	assert_true(decide("REASON=connect\nID=10022\n\n", why, sizeof(why)));
+	assert_false(decide("REASON=connect\nID=10022\n\n", why, sizeof(why)));
+	assert_string_equal(why, "cannot tell whether this session was terminated");
 	fk.id_r = ERR_NOT_FOUND;
-	assert_true(decide("REASON=connect\nID=10022\n\n", why, sizeof(why)));
+	assert_false(decide("REASON=connect\nID=10022\n\n", why, sizeof(why)));
 	assert_int_equal(fk.n_id, 2);
+	fk.id_r = 0;
+
+	/* Revocations of alice only: bob's connects are not even looked up. */
+	revoke_free(te.revoked);
+	te.revoked = revoke_new();
+	const char *sids[] = {ALICE_FULL};
+	assert_int_equal(revoke_add_many(te.revoked, sids, "alice", 1, now()), 0);
+	fk.n_id = 0;
+	fk.id_r = ERR_OCCTL_TIMEOUT; /* would refuse, were it asked */
+	assert_true(decide("REASON=connect\nID=10046\nUSERNAME=bob\n\n", why, sizeof(why)));
+	assert_int_equal(fk.n_id, 0);
+	assert_false(decide("REASON=connect\nID=10022\nUSERNAME=alice\n\n", why, sizeof(why)));
+	assert_int_equal(fk.n_id, 1);
 	fk.id_r = 0;
 
 	/* The revocation expires. */

@@ -70,6 +70,7 @@ static void test_username_invalid(void **state)
 	bad_name("al  ice");
 	bad_name(" ");
 	bad_name("-alice");
+	bad_name("?"); /* occtl's help */
 	bad_name("-");
 	bad_name("--help");
 	bad_name("ali\nce");
