@@ -422,21 +422,15 @@ static void test_support(void **state)
 	assert_false(ts.supported);
 	/* A vhost that overrides the global hook with a script of its own:
 	 * its users' connects would not reach the agent. */
-	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook
-"
-					      "[vhost:vpn.example.com]
-"
-					      "connect-script = /usr/local/bin/other
-"),
+	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook\n"
+					      "[vhost:vpn.example.com]\n"
+					      "connect-script = /usr/local/bin/other\n"),
 			 0);
 	terminate_support(&te, &ts);
 	assert_false(ts.supported);
-	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook
-"
-					      "[vhost:vpn.example.com]
-"
-					      "connect-script = /usr/libexec/ocserv-agent-hook
-"),
+	assert_int_equal(unit_write_str(conf, "connect-script = /usr/libexec/ocserv-agent-hook\n"
+					      "[vhost:vpn.example.com]\n"
+					      "connect-script = /usr/libexec/ocserv-agent-hook\n"),
 			 0);
 	terminate_support(&te, &ts);
 	assert_true(ts.supported);
