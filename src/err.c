@@ -28,6 +28,10 @@ static const struct {
 	[-ERR_SYSTEMD_UNAVAILABLE] = {"SYSTEMD_UNAVAILABLE", 503,
 				      "systemd is not running on this host"},
 	[-ERR_SERVICE_FAILED] = {"SERVICE_FAILED", 502, "systemctl failed"},
+	[-ERR_LOCKED] = {"LOCKED", 409, "the file is being written by another program; retry"},
+	[-ERR_PERMISSION] = {"PERMISSION_DENIED", 503,
+			     "the agent is not allowed to read or write that file"},
+	[-ERR_CONFLICT] = {"CONFLICT", 409, "the request conflicts with the current state"},
 	[-ERR_CHECK_FAILED] = {"CONFIG_CHECK_FAILED", 503,
 			       "the configuration check (ocserv -t) could not run"},
 };

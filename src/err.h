@@ -30,7 +30,10 @@ enum {
 	ERR_SYSTEMD_UNAVAILABLE = -16, /* systemd is not running here */
 	ERR_SERVICE_FAILED = -17,      /* systemctl failed or timed out */
 	ERR_CHECK_FAILED = -18,	       /* `ocserv -t` could not run to a verdict */
-	ERR__MIN = -18,
+	ERR_LOCKED = -19,	       /* another program holds the file's lock */
+	ERR_PERMISSION = -20,	       /* the agent may not read or write that file */
+	ERR_CONFLICT = -21,	       /* the request contradicts what exists */
+	ERR__MIN = -21,
 };
 
 /* Internal detail of a failure, for the log only. */
