@@ -5,6 +5,7 @@
 
 #include "config.h"
 #include "instance.h"
+#include "accounts.h"
 #include "hook_server.h"
 #include "ocserv.h"
 #include "terminate.h"
@@ -22,4 +23,5 @@ struct agent {
 	char hostname[256];
 	struct terminate_env terminate; /* oc, the revocation store and how to reach ocserv.conf */
 	struct hook_server *hooks;	/* NULL when the hook socket could not be opened */
+	struct accounts accounts;	/* the password file, from cfg */
 };

@@ -11,13 +11,46 @@
 #include "utf8.h"
 
 static const struct api_route *const routes[] = {
-	&api_route_health,    &api_route_status,	 &api_route_sessions,
-	&api_route_session,   &api_route_disconnect,	 &api_route_disconnect_all,
-	&api_route_radius,    &api_route_user,		 &api_route_session_by_id,
-	&api_route_terminate, &api_route_cookies,	 &api_route_cookie,
-	&api_route_iroutes,   &api_route_bans,		 &api_route_ban_points,
-	&api_route_unban,     &api_route_reload,	 &api_route_capabilities,
-	&api_route_service,   &api_route_service_action,
+	&api_route_health,
+	&api_route_status,
+	&api_route_sessions,
+	&api_route_session,
+	&api_route_disconnect,
+	&api_route_disconnect_all,
+	&api_route_radius,
+	&api_route_user,
+	&api_route_session_by_id,
+	&api_route_terminate,
+	&api_route_cookies,
+	&api_route_cookie,
+	&api_route_iroutes,
+	&api_route_bans,
+	&api_route_ban_points,
+	&api_route_unban,
+	&api_route_reload,
+	&api_route_capabilities,
+	&api_route_service,
+	&api_route_service_action,
+	/* Literal paths before the {} that would also match them. */
+	&api_route_accounts,
+	&api_route_accounts_export,
+	&api_route_accounts_import,
+	&api_route_account_get,
+	&api_route_account_put,
+	&api_route_account_patch,
+	&api_route_account_delete,
+	&api_route_account_lock,
+	&api_route_account_unlock,
+	&api_route_userconf_users,
+	&api_route_userconf_user_get,
+	&api_route_userconf_user_put,
+	&api_route_userconf_user_patch,
+	&api_route_userconf_user_delete,
+	&api_route_userconf_groups,
+	&api_route_userconf_group_get,
+	&api_route_userconf_group_put,
+	&api_route_userconf_group_patch,
+	&api_route_userconf_group_delete,
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
 
@@ -106,6 +139,24 @@ static bool path_match(const char *pattern, const char *path, struct api_params 
 	return *pattern == '\0' && *path == '\0';
 }
 
+/* Add method to the Allow list "GET, PUT" unless it is there: a literal
+ * route and a {} route can share a path and a method. */
+static void allow_add(char *allow, size_t len, const char *method)
+{
+	size_t ml = strlen(method), o = strlen(allow);
+
+	for (const char *p = allow; *p != '\0';) {
+		size_t n = strcspn(p, ",");
+
+		if (n == ml && strncmp(p, method, ml) == 0)
+			return;
+		p += n;
+		if (*p == ',')
+			p += 2; /* ", " */
+	}
+	snprintf(allow + o, len - o, "%s%s", o ? ", " : "", method);
+}
+
 /* Find the route for rq. Returns it (params filled), or NULL with *err set
  * to ERR_NOT_FOUND, ERR_BAD_REQUEST (a parameter too long or holding a NUL
  * byte) or ERR_METHOD_NOT_ALLOWED (and allow to the methods the path has). */
@@ -128,8 +179,7 @@ static const struct api_route *route_find(const struct http_request *rq, struct 
 			*params = p;
 			bad = b;
 		}
-		size_t o = strlen(allow);
-		snprintf(allow + o, allow_len - o, "%s%s", o ? ", " : "", routes[i]->method);
+		allow_add(allow, allow_len, routes[i]->method);
 	}
 	if (found == NULL) {
 		*err = matched ? ERR_METHOD_NOT_ALLOWED : ERR_NOT_FOUND;

@@ -56,7 +56,14 @@ extern const struct api_route api_route_health, api_route_status, api_route_sess
 	api_route_session, api_route_disconnect, api_route_disconnect_all, api_route_radius,
 	api_route_user, api_route_session_by_id, api_route_terminate, api_route_cookies,
 	api_route_cookie, api_route_iroutes, api_route_bans, api_route_ban_points, api_route_unban,
-	api_route_reload, api_route_capabilities, api_route_service, api_route_service_action;
+	api_route_reload, api_route_capabilities, api_route_service, api_route_service_action,
+	api_route_accounts, api_route_accounts_export, api_route_accounts_import,
+	api_route_account_get, api_route_account_put, api_route_account_patch,
+	api_route_account_delete, api_route_account_lock, api_route_account_unlock,
+	api_route_userconf_users, api_route_userconf_user_get, api_route_userconf_user_put,
+	api_route_userconf_user_patch, api_route_userconf_user_delete, api_route_userconf_groups,
+	api_route_userconf_group_get, api_route_userconf_group_put, api_route_userconf_group_patch,
+	api_route_userconf_group_delete;
 
 /* The http_handler_fn of the agent; app is a struct agent. */
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs);

@@ -15,7 +15,7 @@
 #define ENV_FILE_MAX (64 * 1024)
 #define MAX_VARS     64
 
-enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL, K_UNIT, K_NAME };
+enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL, K_UNIT, K_NAME, K_HASH };
 
 static const struct var {
 	const char *name;
@@ -52,6 +52,8 @@ static const struct var {
 	V("AGENT_PROBE_HOST", K_HOST, "127.0.0.1", false, probe_host),
 	V("AGENT_PROBE_TIMEOUT_MS", K_MS, "10000", false, probe_timeout_ms),
 	V("AGENT_HOOK_SOCKET", K_PATH, "/run/ocserv-agent/hook.sock", false, hook_socket),
+	V("OCPASSWD_PATH", K_PATH, "/etc/ocserv/ocpasswd", false, ocpasswd_path),
+	V("OCPASSWD_HASH", K_HASH, "sha512", false, ocpasswd_hash),
 #undef V
 };
 
@@ -294,6 +296,11 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 		if (validate_username(raw) != NULL)
 			return fail(errbuf, len, "%s: %s", v->name, validate_username(raw));
 		break;
+	case K_HASH:
+		if (strcmp(raw, "sha512") != 0 && strcmp(raw, "yescrypt") != 0)
+			return fail(errbuf, len, "%s must be sha512 or yescrypt, got '%s'", v->name,
+				    raw);
+		break;
 	}
 	copy = strdup(raw);
 	if (copy == NULL)
@@ -406,5 +413,7 @@ void config_free(struct agent_config *cfg)
 	free_secret(&cfg->probe_password);
 	free(cfg->probe_host);
 	free(cfg->hook_socket);
+	free(cfg->ocpasswd_path);
+	free(cfg->ocpasswd_hash);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -34,6 +34,8 @@ struct agent_config {
 	char *probe_host;		  /* AGENT_PROBE_HOST: where the probe connects */
 	unsigned probe_timeout_ms;	  /* AGENT_PROBE_TIMEOUT_MS */
 	char *hook_socket;		  /* AGENT_HOOK_SOCKET: unix socket of the ocserv hook */
+	char *ocpasswd_path;		  /* OCPASSWD_PATH: the plain-auth password file */
+	char *ocpasswd_hash;		  /* OCPASSWD_HASH: "sha512" or "yescrypt" */
 };
 
 /* Load and validate. env_file may be NULL. On failure returns a negative

@@ -71,6 +71,9 @@ static void ctx_free(struct req_ctx *ctx)
 		explicit_bzero(ctx->auth, strlen(ctx->auth));
 		free(ctx->auth);
 	}
+	/* Bodies may carry passwords (accounts): wiped before the memory is reused. */
+	if (ctx->body != NULL)
+		explicit_bzero(ctx->body, ctx->body_cap);
 	free(ctx->body);
 	free(ctx->rs.body);
 	free(ctx);
@@ -152,9 +155,15 @@ static int append_body(struct req_ctx *ctx, const char *data, size_t len)
 		size_t cap = ctx->body_cap ? ctx->body_cap : 1024;
 		while (cap < ctx->rq.body_len + len + 1)
 			cap *= 2;
-		char *p = realloc(ctx->body, cap);
+		/* Not realloc: the old buffer is wiped before it is freed. */
+		char *p = malloc(cap);
 		if (p == NULL)
 			return ERR_NOMEM;
+		if (ctx->body != NULL) {
+			memcpy(p, ctx->body, ctx->rq.body_len);
+			explicit_bzero(ctx->body, ctx->body_cap);
+			free(ctx->body);
+		}
 		ctx->body = p;
 		ctx->body_cap = cap;
 	}

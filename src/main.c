@@ -41,7 +41,7 @@ static void usage(FILE *out)
 		"RADIUS_SERVERS_PATH, AGENT_STATE_DIR, OCSERV_CONF_PATH, OCSERV_PATH,\n"
 		"OCSERV_CHECK_TIMEOUT_MS, OCSERV_UNIT, SYSTEMCTL_PATH, SYSTEMCTL_TIMEOUT_MS,\n"
 		"OPENCONNECT_PATH, AGENT_PROBE_USER, AGENT_PROBE_PASSWORD, AGENT_PROBE_HOST,\n"
-		"AGENT_PROBE_TIMEOUT_MS, AGENT_HOOK_SOCKET.\n"
+		"AGENT_PROBE_TIMEOUT_MS, AGENT_HOOK_SOCKET, OCPASSWD_PATH, OCPASSWD_HASH.\n"
 		"See docs/operations.md.\n");
 }
 
@@ -114,6 +114,9 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 		return -1;
 	}
 	ag->terminate.oc = ag->oc;
+	ag->accounts.path = cfg->ocpasswd_path;
+	ag->accounts.lock_wait_ms = ACCOUNTS_LOCK_WAIT_MS;
+	ocpasswd_scheme_parse(cfg->ocpasswd_hash, &ag->accounts.scheme); /* validated by config */
 	if (ag->instance_persisted &&
 	    revoke_persist(ag->terminate.revoked, cfg->state_dir, (int64_t)time(NULL), &ei) < 0)
 		log_warning("revoked sessions kept in memory only: %s", ei.detail);

@@ -1045,6 +1045,8 @@ class Agent:
         if lab is not None:
             self.env["OCCTL_SOCKET"] = lab.socket
             self.env["OCSERV_CONF_PATH"] = lab.conf
+            # The lab's plain-auth password file (the /ocserv/accounts endpoints edit it).
+            self.env["OCPASSWD_PATH"] = lab.passwd
             # lab_chroot.ChrootLab: its own occtl and ocserv (wrappers that run the chroot's)
             self.env.update(getattr(lab, "agent_env", dict)())
         if previous is not None:

@@ -1315,6 +1315,11 @@ static void test_route_params(void **state)
 		{"DELETE", "/ocserv/ban-points", "GET"},
 		/* The method is checked before the parameter is judged. */
 		{"DELETE", "/ocserv/users/%00", "GET"},
+		/* Several methods on one path; a literal path that a {} route
+		 * also matches lists each method once. */
+		{"POST", "/ocserv/accounts/alice", "GET, PUT, PATCH, DELETE"},
+		{"POST", "/ocserv/accounts/export", "GET, PUT, PATCH, DELETE"},
+		{"GET", "/ocserv/accounts/alice/lock", "POST"},
 	};
 	struct http_request rq;
 	char allow[ALLOW_LEN], path[600];

@@ -1,0 +1,488 @@
+/* Accounts of the plain-auth password file: GET /ocserv/accounts,
+ * GET|PUT|PATCH|DELETE /ocserv/accounts/{username}, POST
+ * /ocserv/accounts/{username}/lock|unlock, GET /ocserv/accounts/export,
+ * POST /ocserv/accounts/import. The file work is accounts.h's; ending a
+ * locked or deleted user's sessions is terminate.h's (or a disconnect). */
+#include <string.h>
+
+#include "accounts.h"
+#include "api.h"
+#include "log.h"
+#include "sessions.h"
+#include "terminate.h"
+
+static json_t *account_json(const struct account *a)
+{
+	json_t *groups = json_array();
+
+	for (size_t i = 0; groups != NULL && i < a->groups.n; i++)
+		json_array_append_new(groups, api_str(a->groups.v[i]));
+	return json_pack("{s:o,s:o,s:b,s:o}", "username", api_str(a->username), "groups", groups,
+			 "locked", a->locked, "hashScheme", api_str(a->scheme));
+}
+
+/* Errors of accounts.h: the reasons of ERR_BAD_REQUEST and ERR_CONFLICT
+ * are meant for the client (accounts.h); everything else keeps its default
+ * message. */
+static int fail(struct api_reply *rp, int r)
+{
+	if (r == ERR_BAD_REQUEST || r == ERR_CONFLICT)
+		return api_fail(rp, r, "%s", rp->ei.detail);
+	return r;
+}
+
+static const char *user_param(const struct api_params *params, struct api_reply *rp, int *r)
+{
+	const char *why = ocpasswd_check_name(params->v[0]);
+
+	*r = why ? api_fail(rp, ERR_BAD_REQUEST, "username: %s", why) : 0;
+	return params->v[0];
+}
+
+static void audit(const struct http_request *rq, const char *op, const char *user, int r,
+		  const char *extra)
+{
+	char q[2 * OCPASSWD_NAME_MAX + 8];
+
+	log_msg(LOG_NOTICE, rq->id, "audit op=%s username=\"%s\" result=%s%s", op,
+		log_quote(user, q, sizeof(q)), r == 0 ? "ok" : err_code(r), extra);
+}
+
+/* ---- reading ---- */
+
+static int handle_list(struct agent *ag, const struct http_request *rq,
+		       const struct api_params *params, struct api_reply *rp)
+{
+	const char *group = http_request_query(rq, "group");
+	const char *locked = http_request_query(rq, "locked");
+	struct account_list *l = NULL;
+	bool want_locked = false;
+	json_t *a;
+	int r;
+
+	if (group != NULL && *group == '\0')
+		group = NULL;
+	if (locked != NULL && *locked == '\0')
+		locked = NULL;
+	if (locked != NULL && strcmp(locked, "true") != 0 && strcmp(locked, "false") != 0)
+		return api_fail(rp, ERR_BAD_REQUEST, "locked must be true or false");
+	want_locked = locked != NULL && strcmp(locked, "true") == 0;
+	r = accounts_list(&ag->accounts, &l, &rp->ei);
+	if (r < 0)
+		return r;
+	a = json_array();
+	for (size_t i = 0; a != NULL && i < l->n; i++) {
+		const struct account *e = &l->v[i];
+		bool in_group = group == NULL;
+
+		for (size_t g = 0; !in_group && g < e->groups.n; g++)
+			in_group = strcmp(e->groups.v[g], group) == 0;
+		if (in_group && (locked == NULL || e->locked == want_locked))
+			json_array_append_new(a, account_json(e));
+	}
+	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, "accounts", a, "count",
+			     (json_int_t)json_array_size(a));
+	account_list_free(l);
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering accounts");
+}
+
+static int reply_account(struct api_reply *rp, struct account_list *l, json_t *extra)
+{
+	rp->body = json_pack("{s:b,s:o}", "ok", 1, "account", account_json(&l->v[0]));
+	if (rp->body != NULL && extra != NULL)
+		json_object_update(rp->body, extra);
+	json_decref(extra);
+	account_list_free(l);
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering an account");
+}
+
+static int handle_get(struct agent *ag, const struct http_request *rq,
+		      const struct api_params *params, struct api_reply *rp)
+{
+	struct account_list *l = NULL;
+	int r;
+	const char *user = user_param(params, rp, &r);
+
+	if (r == 0)
+		r = accounts_get(&ag->accounts, user, &l, &rp->ei);
+	if (r == ERR_NOT_FOUND)
+		return api_fail(rp, r, "no account %s", user);
+	return r < 0 ? r : reply_account(rp, l, NULL);
+}
+
+/* ---- writing ---- */
+
+/* The members a body may have; anything else is refused, so that a caller
+ * never believes an option was honoured. */
+static int only_members(const json_t *body, const char *const *allowed, struct api_reply *rp)
+{
+	const char *key;
+	json_t *v;
+
+	json_object_foreach((json_t *)body, key, v)
+	{
+		bool ok = false;
+		for (size_t i = 0; allowed[i] != NULL && !ok; i++)
+			ok = strcmp(key, allowed[i]) == 0;
+		if (!ok)
+			return api_fail(rp, ERR_BAD_REQUEST, "unknown member \"%.60s\" in the body",
+					key);
+	}
+	return 0;
+}
+
+/* groups: an array of names (NULL member: *given false). */
+static int body_groups(const json_t *body, struct strv *groups, bool *given, struct api_reply *rp)
+{
+	const json_t *g = json_object_get(body, "groups"), *e;
+	size_t i;
+
+	*given = g != NULL && !json_is_null(g);
+	if (!*given)
+		return 0;
+	if (!json_is_array(g))
+		return api_fail(rp, ERR_BAD_REQUEST, "groups must be an array of names");
+	json_array_foreach(g, i, e)
+	{
+		const char *why;
+		if (!json_is_string(e) || strlen(json_string_value(e)) != json_string_length(e))
+			return api_fail(rp, ERR_BAD_REQUEST, "groups must be an array of names");
+		if ((why = ocpasswd_check_group(json_string_value(e))) != NULL)
+			return api_fail(rp, ERR_BAD_REQUEST, "group %zu: %s", i, why);
+		if (strv_add(groups, json_string_value(e)) < 0)
+			return err_set(&rp->ei, ERR_NOMEM, "out of memory");
+	}
+	return 0;
+}
+
+/* The password member, copied into *pw (the caller wipes and frees it);
+ * jansson's copy is wiped here. NULL member: *pw stays NULL. */
+static int body_password(json_t *body, char **pw, struct api_reply *rp)
+{
+	json_t *p = json_object_get(body, "password");
+	const char *why;
+	size_t len;
+
+	*pw = NULL;
+	if (p == NULL || json_is_null(p))
+		return 0;
+	if (!json_is_string(p))
+		return api_fail(rp, ERR_BAD_REQUEST, "password must be a string");
+	len = json_string_length(p);
+	if (strlen(json_string_value(p)) != len)
+		why = "password must not contain NUL bytes";
+	else
+		why = ocpasswd_check_password(json_string_value(p));
+	if (why == NULL && (*pw = strndup(json_string_value(p), len)) == NULL)
+		why = "out of memory";
+	explicit_bzero((char *)json_string_value(p), len);
+	return why ? api_fail(rp, ERR_BAD_REQUEST, "%s", why) : 0;
+}
+
+static void wipe(char *pw)
+{
+	if (pw != NULL) {
+		explicit_bzero(pw, strlen(pw));
+		free(pw);
+	}
+}
+
+static int handle_put(struct agent *ag, const struct http_request *rq,
+		      const struct api_params *params, struct api_reply *rp)
+{
+	static const char *const allowed[] = {"password", "groups", NULL};
+	struct strv groups = {0};
+	struct account_list *l = NULL;
+	json_t *body = NULL;
+	char *pw = NULL;
+	bool given, created = false;
+	int r;
+	const char *user = user_param(params, rp, &r);
+
+	if (r == 0)
+		r = api_body_object(rq, &body, rp);
+	if (r == 0)
+		r = only_members(body, allowed, rp);
+	if (r == 0)
+		r = body_password(body, &pw, rp);
+	if (r == 0 && pw == NULL)
+		r = api_fail(rp, ERR_BAD_REQUEST, "password is required");
+	if (r == 0)
+		r = body_groups(body, &groups, &given, rp);
+	if (r == 0) {
+		r = fail(rp, accounts_put(&ag->accounts, user, pw, &groups, &created, &l, &rp->ei));
+		audit(rq, "account-put", user, r, created ? " created=true" : "");
+	}
+	wipe(pw);
+	strv_free(&groups);
+	json_decref(body);
+	return r < 0 ? r : reply_account(rp, l, json_pack("{s:b}", "created", created));
+}
+
+static int handle_patch(struct agent *ag, const struct http_request *rq,
+			const struct api_params *params, struct api_reply *rp)
+{
+	static const char *const allowed[] = {"password", "groups", NULL};
+	struct strv groups = {0};
+	struct account_list *l = NULL;
+	json_t *body = NULL;
+	char *pw = NULL;
+	bool given = false;
+	int r;
+	const char *user = user_param(params, rp, &r);
+
+	if (r == 0)
+		r = api_body_object(rq, &body, rp);
+	if (r == 0)
+		r = only_members(body, allowed, rp);
+	if (r == 0)
+		r = body_password(body, &pw, rp);
+	if (r == 0)
+		r = body_groups(body, &groups, &given, rp);
+	if (r == 0 && pw == NULL && !given)
+		r = api_fail(rp, ERR_BAD_REQUEST, "nothing to change: give password and/or groups");
+	if (r == 0) {
+		r = accounts_patch(&ag->accounts, user, pw, given ? &groups : NULL, &l, &rp->ei);
+		audit(rq, "account-patch", user, r, "");
+		if (r == ERR_NOT_FOUND)
+			api_fail(rp, r, "no account %s", user);
+		r = fail(rp, r);
+	}
+	wipe(pw);
+	strv_free(&groups);
+	json_decref(body);
+	return r < 0 ? r : reply_account(rp, l, NULL);
+}
+
+/* {"disconnect": true} in the body (or ?disconnect=true, for clients that
+ * send no body with DELETE). */
+static int want_disconnect(const struct http_request *rq, bool *ret, struct api_reply *rp)
+{
+	static const char *const allowed[] = {"disconnect", NULL};
+	const char *q = http_request_query(rq, "disconnect");
+	json_t *body = NULL, *d;
+	int r = 0;
+
+	*ret = false;
+	if (q != NULL && *q != '\0') {
+		if (strcmp(q, "true") != 0 && strcmp(q, "false") != 0)
+			return api_fail(rp, ERR_BAD_REQUEST, "disconnect must be true or false");
+		*ret = strcmp(q, "true") == 0;
+	}
+	if (rq->body_len == 0)
+		return 0;
+	r = api_body_object(rq, &body, rp);
+	if (r == 0)
+		r = only_members(body, allowed, rp);
+	d = r == 0 ? json_object_get(body, "disconnect") : NULL;
+	if (d != NULL && !json_is_boolean(d))
+		r = api_fail(rp, ERR_BAD_REQUEST, "disconnect must be true or false");
+	else if (d != NULL)
+		*ret = json_is_true(d);
+	json_decref(body);
+	return r;
+}
+
+/* End the user's sessions: terminate where this ocserv supports it (the
+ * cookies too), else a disconnect of every session. Returns the sessions
+ * as a JSON member, or NULL with ei set. */
+static json_t *end_sessions(struct agent *ag, const char *user, int *r, struct err_info *ei)
+{
+	struct session_selector sel = {.username = user};
+	struct terminate_result tr = {0};
+	struct session_list *l = NULL;
+	const char *method = "terminate";
+	json_t *ids;
+
+	*r = terminate_run(&ag->terminate, &sel, &tr, ei);
+	if (*r == 0) {
+		l = tr.sessions;
+		method = tr.method;
+	} else if (*r == ERR_NOT_FOUND) {
+		*r = 0;
+		return json_pack("{s:[],s:n,s:b}", "disconnected", "disconnectMethod",
+				 "cookiesInvalidated", 1);
+	} else if (*r == ERR_NOT_SUPPORTED) {
+		*r = sessions_disconnect_all(ag->oc, user, &l, ei);
+		method = "disconnect";
+	}
+	if (*r < 0)
+		return NULL;
+	ids = json_array();
+	for (size_t i = 0; ids != NULL && i < l->n; i++)
+		json_array_append_new(ids, json_integer(l->v[i].id));
+	session_list_free(l);
+	/* A plain disconnect leaves the cookie of a client that had dropped
+	 * valid until cookie-timeout: say so rather than let "locked" read as
+	 * "out". */
+	return json_pack("{s:o,s:s,s:b}", "disconnected", ids, "disconnectMethod", method,
+			 "cookiesInvalidated", strcmp(method, "disconnect") != 0);
+}
+
+static int handle_lock_common(struct agent *ag, const struct http_request *rq,
+			      const struct api_params *params, struct api_reply *rp, bool lock)
+{
+	struct account_list *l = NULL;
+	json_t *extra = NULL;
+	bool disc = false;
+	int r;
+	const char *user = user_param(params, rp, &r);
+
+	if (r == 0)
+		r = lock ? want_disconnect(rq, &disc, rp)
+			 : (rq->body_len ? api_fail(rp, ERR_BAD_REQUEST, "unlock takes no body")
+					 : 0);
+	if (r < 0)
+		return r;
+	r = accounts_lock(&ag->accounts, user, lock, &l, &rp->ei);
+	/* Locked first, then the sessions: a client cannot log in again meanwhile. */
+	if (r == 0 && disc && (extra = end_sessions(ag, user, &r, &rp->ei)) == NULL)
+		account_list_free(l);
+	audit(rq, lock ? "account-lock" : "account-unlock", user, r,
+	      disc ? " disconnect=true" : "");
+	if (r == ERR_NOT_FOUND)
+		return api_fail(rp, r, "no account %s", user);
+	return r < 0 ? fail(rp, r) : reply_account(rp, l, extra);
+}
+
+static int handle_lock(struct agent *ag, const struct http_request *rq,
+		       const struct api_params *params, struct api_reply *rp)
+{
+	return handle_lock_common(ag, rq, params, rp, true);
+}
+
+static int handle_unlock(struct agent *ag, const struct http_request *rq,
+			 const struct api_params *params, struct api_reply *rp)
+{
+	return handle_lock_common(ag, rq, params, rp, false);
+}
+
+static int handle_delete(struct agent *ag, const struct http_request *rq,
+			 const struct api_params *params, struct api_reply *rp)
+{
+	json_t *extra = NULL;
+	bool disc = false;
+	int r;
+	const char *user = user_param(params, rp, &r);
+
+	if (r == 0)
+		r = want_disconnect(rq, &disc, rp);
+	if (r < 0)
+		return r;
+	r = accounts_delete(&ag->accounts, user, &rp->ei);
+	if (r == 0 && disc)
+		extra = end_sessions(ag, user, &r, &rp->ei);
+	audit(rq, "account-delete", user, r, disc ? " disconnect=true" : "");
+	if (r == ERR_NOT_FOUND)
+		return api_fail(rp, r, "no account %s", user);
+	if (r < 0)
+		return fail(rp, r);
+	rp->body = json_pack("{s:b,s:b}", "ok", 1, "deleted", 1);
+	if (rp->body != NULL && extra != NULL)
+		json_object_update(rp->body, extra);
+	json_decref(extra);
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
+}
+
+/* ---- export and import ---- */
+
+static int handle_export(struct agent *ag, const struct http_request *rq,
+			 const struct api_params *params, struct api_reply *rp)
+{
+	char *text = NULL;
+	size_t len = 0;
+	int r = accounts_export(&ag->accounts, &text, &len, &rp->ei);
+
+	if (r < 0)
+		return r;
+	log_msg(LOG_NOTICE, rq->id, "audit op=account-export bytes=%zu result=ok", len);
+	rp->body = json_pack("{s:b,s:s,s:s%}", "ok", 1, "format", "ocpasswd", "content", text, len);
+	explicit_bzero(text, len);
+	free(text);
+	if (rp->body == NULL)
+		return api_fail(rp, ERR_CONFLICT,
+				"the file is not valid UTF-8 text and cannot be exported as JSON");
+	return 0;
+}
+
+static const char *const action_names[] = {
+	[IMPORT_ADD] = "add",
+	[IMPORT_UPDATE] = "update",
+	[IMPORT_DELETE] = "delete",
+	[IMPORT_UNCHANGED] = "unchanged",
+};
+
+static int handle_import(struct agent *ag, const struct http_request *rq,
+			 const struct api_params *params, struct api_reply *rp)
+{
+	static const char *const allowed[] = {"content", "mode", "dryRun", NULL};
+	struct import_report rep = {0};
+	size_t counts[4] = {0};
+	const char *mode = "merge";
+	json_t *body = NULL, *c, *m, *d, *changes;
+	bool dry = false;
+	int r = api_body_object(rq, &body, rp);
+
+	if (r == 0)
+		r = only_members(body, allowed, rp);
+	c = json_object_get(body, "content");
+	m = json_object_get(body, "mode");
+	d = json_object_get(body, "dryRun");
+	if (r == 0 && !json_is_string(c))
+		r = api_fail(rp, ERR_BAD_REQUEST, "content (the ocpasswd file's text) is required");
+	if (r == 0 && m != NULL && !json_is_null(m)) {
+		mode = json_is_string(m) ? json_string_value(m) : "";
+		if (strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0)
+			r = api_fail(rp, ERR_BAD_REQUEST, "mode must be merge or replace");
+	}
+	if (r == 0 && d != NULL && !json_is_null(d)) {
+		if (!json_is_boolean(d))
+			r = api_fail(rp, ERR_BAD_REQUEST, "dryRun must be true or false");
+		dry = json_is_true(d);
+	}
+	if (r == 0) {
+		r = accounts_import(&ag->accounts, json_string_value(c), json_string_length(c),
+				    strcmp(mode, "replace") == 0, dry, &rep, &rp->ei);
+		if (!dry)
+			log_msg(LOG_NOTICE, rq->id, "audit op=account-import mode=%s result=%s",
+				mode, r == 0 ? "ok" : err_code(r));
+		r = fail(rp, r);
+	}
+	if (r == 0) {
+		changes = json_array();
+		for (size_t i = 0; changes != NULL && i < rep.n; i++) {
+			counts[rep.v[i].action]++;
+			json_array_append_new(changes,
+					      json_pack("{s:o,s:s}", "username",
+							api_str(rep.v[i].username), "action",
+							action_names[rep.v[i].action]));
+		}
+		rp->body = json_pack(
+			"{s:b,s:b,s:s,s:o,s:I,s:I,s:I,s:I,s:I}", "ok", 1, "dryRun", dry, "mode",
+			mode, "changes", changes, "added", (json_int_t)counts[IMPORT_ADD],
+			"updated", (json_int_t)counts[IMPORT_UPDATE], "deleted",
+			(json_int_t)counts[IMPORT_DELETE], "unchanged",
+			(json_int_t)counts[IMPORT_UNCHANGED], "skipped", (json_int_t)rep.skipped);
+		if (rp->body == NULL)
+			r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
+	}
+	import_report_free(&rep);
+	if (c != NULL && json_is_string(c))
+		explicit_bzero((char *)json_string_value(c), json_string_length(c));
+	json_decref(body);
+	return r;
+}
+
+/* export and import before {username}: the router takes the first match. */
+const struct api_route api_route_accounts = {"GET", "/ocserv/accounts", handle_list};
+const struct api_route api_route_accounts_export = {"GET", "/ocserv/accounts/export",
+						    handle_export};
+const struct api_route api_route_accounts_import = {"POST", "/ocserv/accounts/import",
+						    handle_import};
+const struct api_route api_route_account_get = {"GET", "/ocserv/accounts/{}", handle_get};
+const struct api_route api_route_account_put = {"PUT", "/ocserv/accounts/{}", handle_put};
+const struct api_route api_route_account_patch = {"PATCH", "/ocserv/accounts/{}", handle_patch};
+const struct api_route api_route_account_delete = {"DELETE", "/ocserv/accounts/{}", handle_delete};
+const struct api_route api_route_account_lock = {"POST", "/ocserv/accounts/{}/lock", handle_lock};
+const struct api_route api_route_account_unlock = {"POST", "/ocserv/accounts/{}/unlock",
+						   handle_unlock};
