@@ -99,7 +99,7 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 	if (strlen(path) >= sizeof(t->path) - 16)
 		return err_set(ei, ERR_INTERNAL, "path too long");
 	strcpy(t->path, path);
-	snprintf(t->lock, sizeof(t->lock), "%s.tmp", path);
+	snprintf(t->lock, sizeof(t->lock), "%s.tmp", t->path);
 	strcpy(dir, path);
 	slash = strrchr(dir, '/');
 	if (slash == NULL)
