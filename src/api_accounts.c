@@ -275,6 +275,8 @@ static int want_disconnect(const struct http_request *rq, bool *ret, struct api_
 	if (r == 0)
 		r = only_members(body, allowed, rp);
 	d = r == 0 ? json_object_get(body, "disconnect") : NULL;
+	if (d != NULL && json_is_null(d)) /* null counts as absent */
+		d = NULL;
 	if (d != NULL && !json_is_boolean(d))
 		r = api_fail(rp, ERR_BAD_REQUEST, "disconnect must be true or false");
 	else if (d != NULL)
