@@ -18,6 +18,7 @@ import struct
 import subprocess
 import termios
 import time
+import urllib.parse
 
 import pytest
 
@@ -169,7 +170,9 @@ def test_unprivileged_agent_runs_every_new_command_through_sudo(lab, agent_bin, 
         mine = [c for c in cookies if c["username"] == "carol"]
         assert mine, cookies
         assert_ok(a.get("/ocserv/cookies?valid=true"))  # show sessions valid
-        one = assert_ok(a.get(f"/ocserv/cookies/{mine[0]['sessionId']}"))  # show session
+        # Short ids are base64 too ("/", "+"): one path segment, percent-encoded.
+        sid = urllib.parse.quote(mine[0]["sessionId"], safe="")
+        one = assert_ok(a.get(f"/ocserv/cookies/{sid}"))  # show session
         assert one["cookie"]["username"] == "carol"
         assert_ok(a.get("/ocserv/iroutes"))  # show iroutes
         assert_ok(a.get("/ocserv/bans"))  # show ip bans
