@@ -136,7 +136,7 @@ static int transact(const struct accounts *a, edit_fn edit, void *arg, struct er
 	struct atomic_txn t = {.inject = a->inject};
 	struct ocpasswd *f = NULL;
 	char *out = NULL;
-	size_t len;
+	size_t len, long_line;
 	int r;
 
 	pthread_mutex_lock(&accounts_mu);
@@ -144,6 +144,11 @@ static int transact(const struct accounts *a, edit_fn edit, void *arg, struct er
 	if (r < 0)
 		goto unlock;
 	r = load(a->path, &f, ei);
+	if (r == 0 && (long_line = ocpasswd_long_line(f)) != 0)
+		r = err_set(ei, ERR_CONFLICT,
+			    "line %zu of the password file is longer than ocserv reads at once "
+			    "(510 bytes): fix it by hand before changing accounts",
+			    long_line);
 	if (r == 0)
 		r = edit(f, arg, ei);
 	if (r == 0 && (out = ocpasswd_serialize(f, &len)) == NULL)
@@ -437,6 +442,10 @@ int accounts_import(const struct accounts *a, const char *text, size_t len, bool
 
 	*report = (struct import_report){0};
 	r = ocpasswd_parse(text, len, &in, ei);
+	if (r == 0 && ocpasswd_long_line(in) != 0)
+		r = err_set(ei, ERR_BAD_REQUEST,
+			    "imported line %zu is longer than ocserv reads at once (510 bytes)",
+			    ocpasswd_long_line(in));
 	if (r == 0)
 		r = ocpasswd_import_check(in, &report->skipped, ei);
 	ia.in = in;

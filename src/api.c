@@ -90,8 +90,11 @@ int api_body_object(const struct http_request *rq, json_t **ret, struct api_repl
 		return api_fail(rp, ERR_BAD_REQUEST, "a JSON object body is required");
 	j = json_loadb(rq->body, rq->body_len, JSON_REJECT_DUPLICATES, &jerr);
 	if (j == NULL)
-		return api_fail(rp, ERR_BAD_REQUEST, "malformed JSON at line %d column %d: %s",
-				jerr.line, jerr.column, jerr.text);
+		/* Not jansson's text: it quotes the request ("near '...'"),
+		 * which may be a password, into the message and the log. */
+		return api_fail(rp, ERR_BAD_REQUEST,
+				"malformed JSON at line %d column %d (byte %d)", jerr.line,
+				jerr.column, jerr.position);
 	if (!json_is_object(j)) {
 		json_decref(j);
 		return api_fail(rp, ERR_BAD_REQUEST, "the body must be a JSON object");
@@ -216,7 +219,7 @@ static void set_body(struct http_response *rs, json_t *body, const struct http_r
 	rs->body_len = rs->body ? strlen(rs->body) : 0;
 }
 
-/* Messages may quote the request (jansson's "near '...'"): any bytes. */
+/* Messages may quote the request (a name, an ip): any bytes. */
 static json_t *error_envelope(const struct http_request *rq, int err, struct api_reply *rp)
 {
 	json_t *env = json_pack("{s:b,s:{s:s,s:o,s:s}}", "ok", 0, "error", "code", err_code(err),

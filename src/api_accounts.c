@@ -286,30 +286,38 @@ static int want_disconnect(const struct http_request *rq, bool *ret, struct api_
 }
 
 /* End the user's sessions: terminate where this ocserv supports it (the
- * cookies too), else a disconnect of every session. Returns the sessions
- * as a JSON member, or NULL with ei set. */
-static json_t *end_sessions(struct agent *ag, const char *user, int *r, struct err_info *ei)
+ * cookies too), else a disconnect of every session. The account file has
+ * changed already, so a failure here does not undo it: the answer says
+ * what happened in disconnectError. Returns the members to add to the
+ * answer (NULL only without memory); *code is the audit's word. */
+static json_t *end_sessions(struct agent *ag, const char *user, const char **code)
 {
 	struct session_selector sel = {.username = user};
 	struct terminate_result tr = {0};
 	struct session_list *l = NULL;
+	struct err_info ei = {{0}};
 	const char *method = "terminate";
 	json_t *ids;
+	int r = terminate_run(&ag->terminate, &sel, &tr, &ei);
 
-	*r = terminate_run(&ag->terminate, &sel, &tr, ei);
-	if (*r == 0) {
+	if (r == 0) {
 		l = tr.sessions;
 		method = tr.method;
-	} else if (*r == ERR_NOT_FOUND) {
-		*r = 0;
+	} else if (r == ERR_NOT_FOUND) {
+		*code = "none";
 		return json_pack("{s:[],s:n,s:b}", "disconnected", "disconnectMethod",
 				 "cookiesInvalidated", 1);
-	} else if (*r == ERR_NOT_SUPPORTED) {
-		*r = sessions_disconnect_all(ag->oc, user, &l, ei);
+	} else if (r == ERR_NOT_SUPPORTED) {
+		r = sessions_disconnect_all(ag->oc, user, &l, &ei);
 		method = "disconnect";
 	}
-	if (*r < 0)
-		return NULL;
+	if (r < 0) {
+		*code = err_code(r);
+		log_warning("ending the sessions of a changed account: %s", ei.detail);
+		return json_pack("{s:[],s:n,s:b,s:s}", "disconnected", "disconnectMethod",
+				 "cookiesInvalidated", 0, "disconnectError", err_code(r));
+	}
+	*code = method;
 	ids = json_array();
 	for (size_t i = 0; ids != NULL && i < l->n; i++)
 		json_array_append_new(ids, json_integer(l->v[i].id));
@@ -325,7 +333,9 @@ static int handle_lock_common(struct agent *ag, const struct http_request *rq,
 			      const struct api_params *params, struct api_reply *rp, bool lock)
 {
 	struct account_list *l = NULL;
+	const char *code = NULL;
 	json_t *extra = NULL;
+	char note[64] = "";
 	bool disc = false;
 	int r;
 	const char *user = user_param(params, rp, &r);
@@ -338,15 +348,17 @@ static int handle_lock_common(struct agent *ag, const struct http_request *rq,
 		return r;
 	r = accounts_lock(&ag->accounts, user, lock, &l, &rp->ei);
 	/* Locked first, then the sessions: a client cannot log in again meanwhile. */
-	if (r == 0 && disc && (extra = end_sessions(ag, user, &r, &rp->ei)) == NULL)
+	if (r == 0 && disc && (extra = end_sessions(ag, user, &code)) == NULL) {
 		account_list_free(l);
-	audit(rq, lock ? "account-lock" : "account-unlock", user, r,
-	      disc ? " disconnect=true" : "");
+		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
+	}
+	if (code != NULL)
+		snprintf(note, sizeof(note), " disconnect=%s", code);
+	audit(rq, lock ? "account-lock" : "account-unlock", user, r, note);
 	if (r == ERR_NOT_FOUND)
 		return api_fail(rp, r, "no account %s", user);
 	return r < 0 ? fail(rp, r) : reply_account(rp, l, extra);
 }
-
 static int handle_lock(struct agent *ag, const struct http_request *rq,
 		       const struct api_params *params, struct api_reply *rp)
 {
@@ -362,7 +374,9 @@ static int handle_unlock(struct agent *ag, const struct http_request *rq,
 static int handle_delete(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
+	const char *code = NULL;
 	json_t *extra = NULL;
+	char note[64] = "";
 	bool disc = false;
 	int r;
 	const char *user = user_param(params, rp, &r);
@@ -372,9 +386,11 @@ static int handle_delete(struct agent *ag, const struct http_request *rq,
 	if (r < 0)
 		return r;
 	r = accounts_delete(&ag->accounts, user, &rp->ei);
-	if (r == 0 && disc)
-		extra = end_sessions(ag, user, &r, &rp->ei);
-	audit(rq, "account-delete", user, r, disc ? " disconnect=true" : "");
+	if (r == 0 && disc && (extra = end_sessions(ag, user, &code)) == NULL)
+		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
+	if (code != NULL)
+		snprintf(note, sizeof(note), " disconnect=%s", code);
+	audit(rq, "account-delete", user, r, note);
 	if (r == ERR_NOT_FOUND)
 		return api_fail(rp, r, "no account %s", user);
 	if (r < 0)

@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "log.h"
 #include "timefmt.h"
 
 static int write_all(int fd, const char *p, size_t len)
@@ -75,6 +76,11 @@ int mkdir_parents(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
+static int errno_err(int e)
+{
+	return e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL;
+}
+
 static int injected(const struct atomic_txn *t, enum atomic_step step)
 {
 	int e = t->inject ? t->inject(step) : 0;
@@ -91,6 +97,7 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 	const char *base;
 	char dir[4096];
 	char *slash;
+	struct stat st;
 	int e;
 
 	t->fd = t->dirfd = t->lockfd = -1;
@@ -110,14 +117,26 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 	if (t->dirfd < 0)
 		return err_set(ei, errno == EACCES ? ERR_PERMISSION : ERR_INTERNAL, "open %s: %s",
 			       dir, strerror(errno));
+	/* Only a regular file is ours to replace: opening a FIFO or a device
+	 * would block or act; a symbolic link is not followed. */
+	t->lockfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (t->lockfd < 0 && errno != ENOENT) {
+		e = errno;
+		atomic_abort(t);
+		return err_set(ei, e == ELOOP ? ERR_CONFLICT : errno_err(e), "open %s: %s", path,
+			       e == ELOOP ? "a symbolic link" : strerror(e));
+	}
+	if (t->lockfd >= 0 && (fstat(t->lockfd, &st) < 0 || !S_ISREG(st.st_mode))) {
+		atomic_abort(t);
+		return err_set(ei, ERR_CONFLICT, "%s is not a regular file", path);
+	}
 	/* The lock is a directory: mkdir is exclusive, ocpasswd's stat() of
 	 * PATH.tmp sees it, and an ocpasswd already past that check gets EISDIR
 	 * from its fopen("w") instead of writing into our content. */
 	while ((e = mkdir(t->lock, 0700) < 0 ? errno : 0) == EEXIST && timefmt_mono_ms() < deadline)
 		usleep(20000);
 	if (e != 0) {
-		close(t->dirfd);
-		t->dirfd = -1;
+		atomic_abort(t);
 		if (e == EEXIST)
 			return err_set(ei, ERR_LOCKED, "%s exists: another program is writing %s",
 				       t->lock, path);
@@ -135,7 +154,6 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 			ei, e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL,
 			"create a temporary file in %s: %s", dir, strerror(e));
 	}
-	t->lockfd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	while (t->lockfd >= 0 && flock(t->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (timefmt_mono_ms() >= deadline) {
 			atomic_abort(t);
@@ -170,10 +188,21 @@ static int keep_owner(const struct atomic_txn *t)
 
 	if (injected(t, ATOMIC_STEP_OWNER) < 0)
 		return -1;
-	if (stat(t->path, &st) < 0)
-		return errno == ENOENT ? fchmod(t->fd, t->mode_new) : -1;
-	if (fchown(t->fd, st.st_uid, st.st_gid) < 0 && geteuid() == 0)
+	if (t->lockfd < 0)
+		return fchmod(t->fd, t->mode_new);
+	if (fstat(t->lockfd, &st) < 0)
 		return -1;
+	/* As root: the owner and group. Otherwise at least the group, when we
+	 * are a member of it; the owner then becomes the agent's user (logged,
+	 * as the readers of the file may depend on it). */
+	if (fchown(t->fd, st.st_uid, st.st_gid) < 0) {
+		if (geteuid() == 0)
+			return -1;
+		if (fchown(t->fd, (uid_t)-1, st.st_gid) < 0 || st.st_uid != geteuid())
+			log_warning("%s: now owned by uid %u (was %u:%u): the agent is not root",
+				    t->path, (unsigned)geteuid(), (unsigned)st.st_uid,
+				    (unsigned)st.st_gid);
+	}
 	return fchmod(t->fd, st.st_mode & 07777);
 }
 

@@ -560,6 +560,8 @@ enum name_fault {
 	NF_SPACE,
 	NF_CONTROL,
 	NF_UTF8,
+	NF_SLASH,
+	NF_DOT,
 	NF_OK,
 };
 
@@ -574,6 +576,8 @@ static const char *const user_fault[] = {
 	[NF_SPACE] = "username must not contain white space",
 	[NF_CONTROL] = "username contains a control character",
 	[NF_UTF8] = "username is not valid UTF-8",
+	[NF_SLASH] = "username must not contain '/'",
+	[NF_DOT] = "username must not start with '.'",
 };
 
 static const char *const group_fault[] = {
@@ -586,6 +590,8 @@ static const char *const group_fault[] = {
 	[NF_SPACE] = "group name must not contain white space",
 	[NF_CONTROL] = "group name contains a control character",
 	[NF_UTF8] = "group name is not valid UTF-8",
+	[NF_SLASH] = "group name must not contain '/'",
+	[NF_DOT] = "group name must not start with '.'",
 };
 
 /* Unicode White_Space beyond ASCII (U+0085 is a C1 control, caught there). */
@@ -607,6 +613,12 @@ static enum name_fault name_fault(const char *s)
 		return NF_LONG;
 	if (s[0] == '-')
 		return NF_DASH;
+	/* ocserv opens config-per-user/NAME and config-per-group/NAME: a name
+	 * must never leave those directories ("../x", ".."). */
+	if (s[0] == '.')
+		return NF_DOT;
+	if (strchr(s, '/') != NULL)
+		return NF_SLASH;
 	for (size_t i = 0, n; i < len; i += n) {
 		n = utf8_decode(u + i, len - i, &cp);
 		if (n == 0)
@@ -1114,4 +1126,16 @@ int ocpasswd_hash(const char *password, enum ocpasswd_scheme scheme, char *out, 
 	explicit_bzero(cd, sizeof(*cd));
 	free(cd);
 	return r;
+}
+
+size_t ocpasswd_long_line(const struct ocpasswd *f)
+{
+	for (size_t i = 0; i < f->n; i++) {
+		const struct line *ln = &f->l[i];
+		size_t raw = ln->len - (ln->len > 0 && ln->p[ln->len - 1] == '\n');
+
+		if (!(ln->flags & L_GONE) && raw >= OCSERV_READ_MAX)
+			return i + 1;
+	}
+	return 0;
 }

@@ -65,6 +65,13 @@ char *ocpasswd_serialize(const struct ocpasswd *f, size_t *len);
 
 void ocpasswd_free(struct ocpasswd *f);
 
+/* The 1-based number of the first line too long for ocserv to read in one
+ * piece (510 bytes or more before its newline), or 0. ocserv reads the rest
+ * of such a line as further lines, each of which may be an account this
+ * view does not see: editing any line before or in it can shift those
+ * pieces and make another user password-less. Writers refuse such files. */
+size_t ocpasswd_long_line(const struct ocpasswd *f);
+
 /* Accounts in file order: index 0..ocpasswd_count()-1. The view is valid
  * until the file is changed or freed. */
 size_t ocpasswd_count(const struct ocpasswd *f);
@@ -111,9 +118,11 @@ int ocpasswd_unlock(struct ocpasswd *f, const char *username, bool *changed);
 
 /* A user name we write: 1..OCPASSWD_NAME_MAX bytes of valid UTF-8, no
  * ':', ',', white space (ASCII or Unicode), control characters (C0, DEL,
- * C1), no leading '-' (an option to occtl) or '#' (a comment to our
- * import), not "?" (occtl's help). NULL when valid, else a short reason
- * for the client. */
+ * C1), no '/' and no leading '.' (ocserv opens config-per-user/NAME: a
+ * name must not leave that directory), no leading '-' (an option to occtl)
+ * or '#' (a comment to our import), not "?" (occtl's help). NULL when
+ * valid, else a short reason for the client. Group names
+ * (ocpasswd_check_group) follow the same rules but '#' and '?'. */
 const char *ocpasswd_check_name(const char *s);
 
 /* A group name we write: the same rules (but '#' and "?" are fine) and at

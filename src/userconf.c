@@ -986,6 +986,18 @@ int userconf_apply(struct userconf *f, const json_t *settings, bool replace,
 	*changed = false;
 	if (r < 0)
 		return r;
+	/* ocserv stops reading a settings file at its first line that is not
+	 * "key = value" (seen on 1.1.6): keys written after it would be
+	 * reported as set and never applied. */
+	for (size_t i = 0; i < f->n; i++) {
+		if (f->v[i].kind == L_BAD) {
+			snprintf(why, why_len,
+				 "line %zu is not \"key = value\" and ocserv stops reading the "
+				 "file there: fix or remove it first",
+				 i + 1);
+			return ERR_CONFLICT;
+		}
+	}
 	pl.n = f->n; /* f changes under reparse() */
 	pl.repl = calloc(pl.n + 1, sizeof(*pl.repl));
 	if (pl.repl == NULL)
@@ -1079,7 +1091,8 @@ static int line_json(const struct userconf *f, size_t i, const struct ocserv_ver
 
 	if (l->kind == L_BAD)
 		return issue(issues, l, NULL,
-			     "not \"key = value\": ocserv logs an error and skips the line");
+			     "not \"key = value\": ocserv stops reading the file here, every "
+			     "later line is ignored");
 	if (l->kind == L_SECTION)
 		return issue(issues, l, NULL, "ocserv skips this section and every key in it");
 	if ((l->kind != L_KEY && l->kind != L_CONT) || l->in_section)
@@ -1112,7 +1125,22 @@ int userconf_to_json(const struct userconf *f, const struct ocserv_version *v, j
 {
 	json_t *s = json_object(), *is = json_array();
 
+	size_t stop = f->n;
+
 	for (size_t i = 0; s != NULL && is != NULL && i < f->n; i++) {
+		/* ocserv stops at the first line it cannot parse: what follows is
+		 * not read at all. */
+		if (i > stop) {
+			if (f->v[i].kind == L_KEY &&
+			    issue(is, &f->v[i], f->v[i].key,
+				  "ignored: ocserv stopped reading at line %zu", stop + 1) < 0) {
+				json_decref(s);
+				s = NULL;
+			}
+			continue;
+		}
+		if (f->v[i].kind == L_BAD)
+			stop = i;
 		if (line_json(f, i, v, s, is) < 0) {
 			json_decref(s);
 			s = NULL;

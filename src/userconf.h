@@ -106,7 +106,9 @@ void userconf_free(struct userconf *f);
  * lines (repeats, continuation lines) removed; a new key is appended after
  * the last global line (never inside a [section]). Comments, blank lines,
  * lines ocserv cannot parse and [section]s are never touched. *changed says
- * whether the text changed. ERR_BAD_REQUEST (why) or ERR_NOMEM. */
+ * whether the text changed. ERR_BAD_REQUEST (why), ERR_CONFLICT (why: the
+ * file has a line ocserv cannot parse, where it stops reading, so nothing
+ * is changed until it is fixed) or ERR_NOMEM. */
 int userconf_apply(struct userconf *f, const json_t *settings, bool replace,
 		   const struct ocserv_version *v, bool *changed, char *why, size_t why_len);
 

@@ -704,6 +704,33 @@ static void test_permission(void **state)
 	assert_file(fx, before);
 }
 
+/* A line ocserv reads in pieces may hide an account in its rest: no
+ * write may shift those pieces. */
+static void test_long_line_refused(void **state)
+{
+	struct fixture *fx = *state;
+	struct import_report rep;
+	struct err_info ei;
+	char text[700], imp[700];
+	size_t n;
+
+	n = (size_t)snprintf(text, sizeof(text), "zz:*:$6$salt$");
+	memset(text + n, 'h', 510 - n);
+	snprintf(text + 510, sizeof(text) - 510, "ab:*:\nab:*:$6$good$goodhash\n");
+	write_text(fx, text);
+	assert_int_equal(put(&fx->a, "carol", "pw", &ei), ERR_CONFLICT);
+	assert_non_null(strstr(ei.detail, "line 1"));
+	assert_int_equal(accounts_lock(&fx->a, "zz", true, NULL, &ei), ERR_CONFLICT);
+	assert_int_equal(accounts_delete(&fx->a, "ab", &ei), ERR_CONFLICT);
+	assert_file(fx, text);
+	/* Nor may an import bring such a line. */
+	write_text(fx, "alice:*:$6$a$a\n");
+	memcpy(imp, text, sizeof(imp));
+	assert_int_equal(accounts_import(&fx->a, imp, strlen(imp), false, false, &rep, &ei),
+			 ERR_BAD_REQUEST);
+	assert_file(fx, "alice:*:$6$a$a\n");
+}
+
 static void test_symlink_refused(void **state)
 {
 	struct fixture *fx = *state;
@@ -716,8 +743,16 @@ static void test_symlink_refused(void **state)
 	assert_int_equal(symlink(target, fx->path), 0);
 	assert_int_equal(accounts_list(&fx->a, &l, &ei), ERR_INTERNAL);
 	assert_non_null(strstr(ei.detail, "symbolic link"));
-	assert_int_equal(accounts_lock(&fx->a, "alice", true, NULL, &ei), ERR_INTERNAL);
+	/* A writer refuses it before taking the lock: 409, nothing left behind. */
+	assert_int_equal(accounts_lock(&fx->a, "alice", true, NULL, &ei), ERR_CONFLICT);
 	assert_false(exists(fx->tmp));
+	/* A FIFO in its place: refused at once, never opened blocking. */
+	unlink(fx->path);
+	assert_int_equal(mkfifo(fx->path, 0600), 0);
+	assert_int_equal(accounts_lock(&fx->a, "alice", true, NULL, &ei), ERR_CONFLICT);
+	assert_int_equal(put(&fx->a, "carol", "pw", &ei), ERR_CONFLICT);
+	assert_false(exists(fx->tmp));
+	unlink(fx->path);
 	char *t = file_text(target);
 	assert_string_equal(t, "alice:*:$6$a$a\n");
 	free(t);
@@ -893,6 +928,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 #define T(f) cmocka_unit_test_setup_teardown(f, setup, teardown)
 		T(test_missing_file),
+		T(test_long_line_refused),
 		T(test_put_get_list),
 		T(test_put_refused),
 		T(test_patch),

@@ -510,6 +510,12 @@ static void test_check_name(void **state)
 		"\xed\xa0\x80",
 		"a\x01",
 		"\xe2\x80",
+		/* ocserv opens config-per-user/NAME: never outside it. */
+		"..",
+		".",
+		"../../tmp/x",
+		"a/b",
+		".hidden",
 	};
 	char *long_name = repeat('x', 64);
 
@@ -540,6 +546,10 @@ static void test_check_name(void **state)
 	assert_non_null(ocpasswd_check_group("g,h"));
 	assert_non_null(ocpasswd_check_group("g:h"));
 	assert_non_null(ocpasswd_check_group("g h"));
+	assert_string_equal(ocpasswd_check_group("../../tmp/x"),
+			    "group name must not start with '.'");
+	assert_string_equal(ocpasswd_check_group("a/b"), "group name must not contain '/'");
+	assert_non_null(ocpasswd_check_group(".."));
 	assert_non_null(strstr(ocpasswd_check_group("g h"), "group name"));
 	free(long_name);
 }

@@ -143,7 +143,6 @@ static const char odd_file[] = "\xef\xbb\xbf# per-user file for alice\r\n"
 			       "   route-continued-by-indent\n"
 			       "dns: 10.0.0.53\r\n"
 			       "mtu=1400\n"
-			       "this line has no separator\n"
 			       "bogus-key = whatever\n"
 			       "hostname = \"quoted.example\"   \n"
 			       "[vhost:other]\n"
@@ -253,12 +252,11 @@ static void test_to_json(void **state)
 	assert_json(s, "{\"route\":[\"10.0.0.0/8\",\"route-continued-by-indent\"],"
 		       "\"dns\":[\"10.0.0.53\"],\"mtu\":1400,\"hostname\":\"quoted.example\"}");
 	assert_issue(is, 5, "route|\"route-continued-by-indent\": not an IPv4 address");
-	assert_issue(is, 8, "|not \"key = value\"");
-	assert_issue(is, 9, "bogus-key|unknown key \"bogus-key\"");
-	assert_issue(is, 11, "|ocserv skips this section");
-	assert_null(issue_at(is, 12)); /* inside the section: covered by line 11 */
-	assert_null(issue_at(is, 13));
-	assert_int_equal(json_array_size(is), 4);
+	assert_issue(is, 8, "bogus-key|unknown key \"bogus-key\"");
+	assert_issue(is, 10, "|ocserv skips this section");
+	assert_null(issue_at(is, 11)); /* inside the section: covered by line 10 */
+	assert_null(issue_at(is, 12));
+	assert_int_equal(json_array_size(is), 3);
 	json_decref(s);
 	json_decref(is);
 
@@ -274,6 +272,31 @@ static void test_to_json(void **state)
 	assert_issue(is, 4, "mtu|also set on line 3");
 	json_decref(s);
 	json_decref(is);
+}
+
+/* ocserv stops reading a settings file at the first line it cannot parse
+ * (seen on 1.1.6): later keys are reported as ignored, and no change is
+ * made until the line is fixed (a key written after it would never apply). */
+static void test_bad_line_stops_ocserv(void **state)
+{
+	static const char text[] = "route = 10.0.0.0/8\n[oops\nrestrict-user-to-routes = true\n";
+	json_t *s, *is;
+	bool changed = true;
+	char why[200];
+
+	(void)state;
+	parse(text);
+	s = settings_of("1.1.6", &is);
+	assert_json(s, "{\"route\":[\"10.0.0.0/8\"]}");
+	assert_issue(is, 2, "|not \"key = value\": ocserv stops reading the file here");
+	assert_issue(is, 3, "restrict-user-to-routes|ignored: ocserv stopped reading at line 2");
+	json_decref(s);
+	json_decref(is);
+	assert_int_equal(apply("{\"mtu\":1300}", false, "1.1.6", &changed, why, sizeof(why)),
+			 ERR_CONFLICT);
+	assert_false(changed);
+	assert_non_null(strstr(why, "line 2"));
+	assert_text(text);
 }
 
 static void test_to_json_versions(void **state)
@@ -326,7 +349,6 @@ static void test_patch_keeps_other_lines(void **state)
 		       "\n"
 		       "dns: 10.0.0.53\r\n"
 		       "mtu = 1300\n"
-		       "this line has no separator\n"
 		       "bogus-key = whatever\n"
 		       "hostname = \"quoted.example\"   \n"
 		       "dpd = 60\n"
@@ -340,7 +362,6 @@ static void test_patch_keeps_other_lines(void **state)
 		       "\n"
 		       "dns: 10.0.0.53\r\n"
 		       "mtu = 1300\n"
-		       "this line has no separator\n"
 		       "bogus-key = whatever\n"
 		       "hostname = \"quoted.example\"   \n"
 		       "dpd = 60\n"
@@ -397,7 +418,6 @@ static void test_put_replaces_settings(void **state)
 		       "; another comment\n"
 		       "\n"
 		       "dns = 10.9.9.9\n"
-		       "this line has no separator\n"
 		       "keepalive = 60\n"
 		       "[vhost:other]\n"
 		       "dns = 192.0.2.1\n"
@@ -406,7 +426,6 @@ static void test_put_replaces_settings(void **state)
 		       "\xef\xbb\xbf# per-user file for alice\r\n"
 		       "; another comment\n"
 		       "\n"
-		       "this line has no separator\n"
 		       "[vhost:other]\n"
 		       "dns = 192.0.2.1\n"
 		       "no-udp = true");
@@ -1004,6 +1023,7 @@ int main(void)
 		cmocka_unit_test_teardown(test_round_trip, teardown),
 		cmocka_unit_test_teardown(test_too_large, teardown),
 		cmocka_unit_test_teardown(test_to_json, teardown),
+		cmocka_unit_test_teardown(test_bad_line_stops_ocserv, teardown),
 		cmocka_unit_test_teardown(test_to_json_versions, teardown),
 		cmocka_unit_test_teardown(test_patch_keeps_other_lines, teardown),
 		cmocka_unit_test_teardown(test_patch_appends_and_lists, teardown),
