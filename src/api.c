@@ -201,12 +201,17 @@ static const struct api_route *route_find(const struct http_request *rq, struct 
 static void set_body(struct http_response *rs, json_t *body, const struct http_request *rq)
 {
 	char fallback[200];
+	/* Into our own malloc'd buffer, not json_dumps(): the transport frees
+	 * it with free(), and jansson allocates with secmem's functions. */
+	size_t len = body ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
 
-	rs->body = body ? json_dumps(body, JSON_COMPACT) : NULL;
-	if (rs->body != NULL) {
-		rs->body_len = strlen(rs->body);
+	rs->body = len ? malloc(len + 1) : NULL;
+	if (rs->body != NULL && json_dumpb(body, rs->body, len, JSON_COMPACT) == len) {
+		rs->body[len] = '\0';
+		rs->body_len = len;
 		return;
 	}
+	free(rs->body);
 	log_msg(LOG_ERR, rq->id,
 		"error code=INTERNAL_ERROR status=500 detail=\"cannot render "
 		"the response (out of memory or invalid text)\"");

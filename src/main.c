@@ -19,6 +19,7 @@
 #include "occtl.h"
 #include "request_id.h"
 #include "revoke.h"
+#include "secmem.h"
 #include "timefmt.h"
 
 #define WORKER_THREADS 8u
@@ -192,6 +193,7 @@ int main(int argc, char **argv)
 	if (r >= 0)
 		return r;
 	log_init();
+	secmem_init_json();
 	if (config_load(&cfg, cli.env_file, err, sizeof(err)) < 0) {
 		fprintf(stderr, "ocserv-agent: configuration error: %s\n", err);
 		return 1;
