@@ -25,7 +25,7 @@ struct cursor {
 	unsigned line;
 };
 
-static char *rstrip(char *s)
+char *ocserv_conf_rstrip(char *s)
 {
 	char *p = s + strlen(s);
 
@@ -34,7 +34,7 @@ static char *rstrip(char *s)
 	return s;
 }
 
-static char *lskip(char *s)
+char *ocserv_conf_lskip(char *s)
 {
 	while (*s && isspace((unsigned char)*s))
 		s++;
@@ -42,7 +42,7 @@ static char *lskip(char *s)
 }
 
 /* ocserv strips blanks and `"` from both ends, never from the middle. */
-static char *unquote(char *s)
+char *ocserv_conf_unquote(char *s)
 {
 	char *end;
 
@@ -71,7 +71,7 @@ static int add(struct ocserv_conf *c, const struct cursor *cur, const char *key,
 		c->cap = cap;
 	}
 	c->e[c->n++] = (struct ocserv_conf_entry){.key = key,
-						  .value = unquote(value),
+						  .value = ocserv_conf_unquote(value),
 						  .section = cur->section,
 						  .vhost = cur->vhost,
 						  .line = cur->line};
@@ -96,7 +96,7 @@ static void section(struct ocserv_conf *c, struct cursor *cur, char *start)
  * inih's (which ocserv embeds): comment, continuation, section, pair. */
 static int parse_line(struct ocserv_conf *c, struct cursor *cur, char *line)
 {
-	char *start = lskip(rstrip(line)), *sep;
+	char *start = ocserv_conf_lskip(ocserv_conf_rstrip(line)), *sep;
 
 	if (*start == '\0' || *start == '#' || *start == ';')
 		return 0;
@@ -112,7 +112,7 @@ static int parse_line(struct ocserv_conf *c, struct cursor *cur, char *line)
 		return 0;
 	}
 	*sep = '\0';
-	cur->prev_key = rstrip(start);
+	cur->prev_key = ocserv_conf_rstrip(start);
 	return add(c, cur, cur->prev_key, sep + 1);
 }
 

@@ -72,6 +72,14 @@ const struct ocserv_conf_entry *ocserv_conf_at(const struct ocserv_conf *c, size
 size_t ocserv_conf_bad_lines(const struct ocserv_conf *c);
 unsigned ocserv_conf_first_bad_line(const struct ocserv_conf *c);
 
+/* The text rules of ocserv's configuration files (ocserv.conf and the
+ * per-user/per-group files): strip trailing blanks, skip leading ones, and
+ * strip blanks and '"' from both ends (never from the middle). Each
+ * modifies s in place and returns where the result starts. */
+char *ocserv_conf_rstrip(char *s);
+char *ocserv_conf_lskip(char *s);
+char *ocserv_conf_unquote(char *s);
+
 /* A boolean value as ocserv reads it: true/yes (any case) are true,
  * anything else false. NULL (absent) gives def. */
 bool ocserv_conf_bool(const char *value, bool def);

@@ -650,41 +650,12 @@ void userconf_free(struct userconf *f)
 	free(f);
 }
 
-static char *rstrip(char *s)
-{
-	char *p = s + strlen(s);
-
-	while (p > s && isspace((unsigned char)p[-1]))
-		*--p = '\0';
-	return s;
-}
-
-static char *lskip(char *s)
-{
-	while (*s && isspace((unsigned char)*s))
-		s++;
-	return s;
-}
-
-/* Blanks and '"' go from both ends, as in ocserv (ocserv_conf.c). */
-static char *unquote(char *s)
-{
-	char *end;
-
-	while (*s && (isspace((unsigned char)*s) || *s == '"'))
-		s++;
-	end = s + strlen(s);
-	while (end > s && (isspace((unsigned char)end[-1]) || end[-1] == '"'))
-		*--end = '\0';
-	return s;
-}
-
 /* Classify one line (text: its content, NUL-terminated, modified) in the
  * order inih tests: comment, continuation, section, pair. *prev is the key
  * a continuation adds to. */
 static int classify(struct uline *l, char *text, const char **prev, bool *in_section)
 {
-	char *start = lskip(rstrip(text)), *sep;
+	char *start = ocserv_conf_lskip(ocserv_conf_rstrip(text)), *sep;
 
 	l->in_section = *in_section;
 	if (*start == '\0' || *start == '#' || *start == ';')
@@ -692,7 +663,7 @@ static int classify(struct uline *l, char *text, const char **prev, bool *in_sec
 	if (start > text && *prev != NULL) {
 		l->kind = L_CONT;
 		l->key = strdup(*prev);
-		l->value = strdup(unquote(start));
+		l->value = strdup(ocserv_conf_unquote(start));
 		return l->key && l->value ? 0 : ERR_NOMEM;
 	}
 	if (*start == '[') {
@@ -710,8 +681,8 @@ static int classify(struct uline *l, char *text, const char **prev, bool *in_sec
 	}
 	*sep = '\0';
 	l->kind = L_KEY;
-	l->key = strdup(rstrip(start));
-	l->value = strdup(unquote(sep + 1));
+	l->key = strdup(ocserv_conf_rstrip(start));
+	l->value = strdup(ocserv_conf_unquote(sep + 1));
 	*prev = l->key;
 	return l->key && l->value ? 0 : ERR_NOMEM;
 }
