@@ -8,7 +8,7 @@ static json_t *port_json(int port)
 }
 
 static int handle_radius(struct agent *ag, const struct http_request *rq,
-			  const struct api_params *params, struct api_reply *rp)
+			 const struct api_params *params, struct api_reply *rp)
 {
 	struct radius_info ri;
 	json_t *servers;

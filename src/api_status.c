@@ -2,7 +2,7 @@
 #include "api.h"
 
 static int handle_status(struct agent *ag, const struct http_request *rq,
-			  const struct api_params *params, struct api_reply *rp)
+			 const struct api_params *params, struct api_reply *rp)
 {
 	json_t *st;
 	int r = ocserv_status(ag->oc, 0, &st, &rp->ei);

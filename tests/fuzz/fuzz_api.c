@@ -46,7 +46,8 @@ static int f_user(void *be, const char *u, struct session_list **ret, struct err
 	return r;
 }
 
-static int f_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret, struct err_info *ei)
+static int f_id(void *be, int64_t id, unsigned timeout_ms, struct session_list **ret,
+		struct err_info *ei)
 {
 	return id == 13 ? f_user(be, "alice", ret, ei) : ERR_NOT_FOUND;
 }

@@ -189,20 +189,19 @@ static void test_resumable(void **state)
 	struct cookie_list *l;
 
 	(void)state;
-	l = parse(
-		"[{\"Session\": \"a\", \"State\": \"authenticated\", \"in_use\": 0,"
-		" \"Expires\": \"2026-11-21 20:17\"},"
-		" {\"Session\": \"b\", \"State\": \"authenticated\", \"in_use\": 0},"
-		" {\"Session\": \"c\", \"State\": \"authenticated\", \"in_use\": 1,"
-		" \"Expires\": \"2026-11-21 20:17\"},"
-		" {\"Session\": \"d\", \"State\": \"auth failed\", \"in_use\": 0,"
-		" \"Expires\": \"2026-11-21 20:17\"},"
-		" {\"Session\": \"e\", \"State\": \"authenticated\","
-		" \"Expires\": \"2026-11-21 20:17\"},"
-		" {\"Session\": \"f\", \"in_use\": 0, \"Expires\": \"2026-11-21 20:17\"},"
-		" {\"Session\": \"g\", \"State\": \"authenticated\", \"session_is_open\": 1,"
-		" \"in_use\": 0, \"Expires\": \"2026-11-21 20:17\"}]",
-		0);
+	l = parse("[{\"Session\": \"a\", \"State\": \"authenticated\", \"in_use\": 0,"
+		  " \"Expires\": \"2026-11-21 20:17\"},"
+		  " {\"Session\": \"b\", \"State\": \"authenticated\", \"in_use\": 0},"
+		  " {\"Session\": \"c\", \"State\": \"authenticated\", \"in_use\": 1,"
+		  " \"Expires\": \"2026-11-21 20:17\"},"
+		  " {\"Session\": \"d\", \"State\": \"auth failed\", \"in_use\": 0,"
+		  " \"Expires\": \"2026-11-21 20:17\"},"
+		  " {\"Session\": \"e\", \"State\": \"authenticated\","
+		  " \"Expires\": \"2026-11-21 20:17\"},"
+		  " {\"Session\": \"f\", \"in_use\": 0, \"Expires\": \"2026-11-21 20:17\"},"
+		  " {\"Session\": \"g\", \"State\": \"authenticated\", \"session_is_open\": 1,"
+		  " \"in_use\": 0, \"Expires\": \"2026-11-21 20:17\"}]",
+		  0);
 	assert_int_equal(l->n, 7);
 	assert_true(cookie_is_resumable(&l->v[0], EXPIRES - 1));
 	assert_false(cookie_is_resumable(&l->v[0], EXPIRES)); /* expired */
