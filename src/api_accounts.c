@@ -187,70 +187,80 @@ static void wipe(char *pw)
 	}
 }
 
+/* What PUT and PATCH take: the path's user and a body of password and
+ * groups (each may be absent). The caller releases it with
+ * change_free(), which wipes the password. */
+struct change {
+	const char *user;
+	json_t *body;
+	char *pw; /* NULL: not given */
+	struct strv groups;
+	bool groups_given;
+};
+
+static int change_parse(const struct http_request *rq, const struct api_params *params,
+			bool need_password, struct change *c, struct api_reply *rp)
+{
+	static const char *const allowed[] = {"password", "groups", NULL};
+	int r;
+
+	memset(c, 0, sizeof(*c));
+	c->user = user_param(params, rp, &r);
+	if (r == 0)
+		r = api_body_object(rq, &c->body, rp);
+	if (r == 0)
+		r = only_members(c->body, allowed, rp);
+	if (r == 0)
+		r = body_password(c->body, &c->pw, rp);
+	if (r == 0 && need_password && c->pw == NULL)
+		r = api_fail(rp, ERR_BAD_REQUEST, "password is required");
+	if (r == 0)
+		r = body_groups(c->body, &c->groups, &c->groups_given, rp);
+	return r;
+}
+
+static void change_free(struct change *c)
+{
+	wipe(c->pw);
+	strv_free(&c->groups);
+	json_decref(c->body);
+}
+
 static int handle_put(struct agent *ag, const struct http_request *rq,
 		      const struct api_params *params, struct api_reply *rp)
 {
-	static const char *const allowed[] = {"password", "groups", NULL};
-	struct strv groups = {0};
 	struct account_list *l = NULL;
-	json_t *body = NULL;
-	char *pw = NULL;
-	bool given, created = false;
-	int r;
-	const char *user = user_param(params, rp, &r);
+	struct change c;
+	bool created = false;
+	int r = change_parse(rq, params, true, &c, rp);
 
-	if (r == 0)
-		r = api_body_object(rq, &body, rp);
-	if (r == 0)
-		r = only_members(body, allowed, rp);
-	if (r == 0)
-		r = body_password(body, &pw, rp);
-	if (r == 0 && pw == NULL)
-		r = api_fail(rp, ERR_BAD_REQUEST, "password is required");
-	if (r == 0)
-		r = body_groups(body, &groups, &given, rp);
 	if (r == 0) {
-		r = fail(rp, accounts_put(&ag->accounts, user, pw, &groups, &created, &l, &rp->ei));
-		audit(rq, "account-put", user, r, created ? " created=true" : "");
+		r = fail(rp, accounts_put(&ag->accounts, c.user, c.pw, &c.groups, &created, &l,
+					  &rp->ei));
+		audit(rq, "account-put", c.user, r, created ? " created=true" : "");
 	}
-	wipe(pw);
-	strv_free(&groups);
-	json_decref(body);
+	change_free(&c);
 	return r < 0 ? r : reply_account(rp, l, json_pack("{s:b}", "created", created));
 }
 
 static int handle_patch(struct agent *ag, const struct http_request *rq,
 			const struct api_params *params, struct api_reply *rp)
 {
-	static const char *const allowed[] = {"password", "groups", NULL};
-	struct strv groups = {0};
 	struct account_list *l = NULL;
-	json_t *body = NULL;
-	char *pw = NULL;
-	bool given = false;
-	int r;
-	const char *user = user_param(params, rp, &r);
+	struct change c;
+	int r = change_parse(rq, params, false, &c, rp);
 
-	if (r == 0)
-		r = api_body_object(rq, &body, rp);
-	if (r == 0)
-		r = only_members(body, allowed, rp);
-	if (r == 0)
-		r = body_password(body, &pw, rp);
-	if (r == 0)
-		r = body_groups(body, &groups, &given, rp);
-	if (r == 0 && pw == NULL && !given)
+	if (r == 0 && c.pw == NULL && !c.groups_given)
 		r = api_fail(rp, ERR_BAD_REQUEST, "nothing to change: give password and/or groups");
 	if (r == 0) {
-		r = accounts_patch(&ag->accounts, user, pw, given ? &groups : NULL, &l, &rp->ei);
-		audit(rq, "account-patch", user, r, "");
+		r = accounts_patch(&ag->accounts, c.user, c.pw, c.groups_given ? &c.groups : NULL,
+				   &l, &rp->ei);
+		audit(rq, "account-patch", c.user, r, "");
 		if (r == ERR_NOT_FOUND)
-			api_fail(rp, r, "no account %s", user);
+			api_fail(rp, r, "no account %s", c.user);
 		r = fail(rp, r);
 	}
-	wipe(pw);
-	strv_free(&groups);
-	json_decref(body);
+	change_free(&c);
 	return r < 0 ? r : reply_account(rp, l, NULL);
 }
 
