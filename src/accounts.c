@@ -9,6 +9,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "readall.h"
+
 /* One mutex for every password file of the process: an operation holds it
  * for a read, a parse and a write (milliseconds), and a process manages
  * one file; a table of per-path mutexes would buy nothing. */
@@ -46,44 +48,6 @@ static int errno_err(int e)
 	return e == EACCES || e == EPERM ? ERR_PERMISSION : ERR_INTERNAL;
 }
 
-static int read_fd(int fd, const char *path, size_t hint, char **ret, size_t *ret_len,
-		   struct err_info *ei)
-{
-	size_t cap = hint + 4096, len = 0;
-	char *buf = malloc(cap + 1), *p;
-	ssize_t n;
-
-	if (buf == NULL)
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	for (;;) {
-		if (len == cap) {
-			if ((p = realloc(buf, cap * 2 + 1)) == NULL) {
-				free(buf);
-				return err_set(ei, ERR_NOMEM, "out of memory");
-			}
-			buf = p;
-			cap *= 2;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n == 0)
-			break;
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0 || len + (size_t)n > ACCOUNTS_FILE_MAX) {
-			int e = errno;
-			free(buf);
-			return n < 0 ? err_set(ei, errno_err(e), "read %s: %s", path, strerror(e))
-				     : err_set(ei, ERR_INTERNAL, "%s: more than %u bytes", path,
-					       ACCOUNTS_FILE_MAX);
-		}
-		len += (size_t)n;
-	}
-	buf[len] = '\0';
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 /* The whole file; a missing one is empty. Not through a symbolic link:
  * the rename() of a write would replace the link, not its target. */
 static int read_file(const char *path, char **ret, size_t *ret_len, struct err_info *ei)
@@ -109,9 +73,15 @@ static int read_file(const char *path, char **ret, size_t *ret_len, struct err_i
 		close(fd);
 		return err_set(ei, ERR_INTERNAL, "%s: more than %u bytes", path, ACCOUNTS_FILE_MAX);
 	}
-	r = read_fd(fd, path, (size_t)st.st_size, ret, ret_len, ei);
+	r = read_all(fd, ACCOUNTS_FILE_MAX, (size_t)st.st_size, ret, ret_len);
+	int e = errno;
 	close(fd);
-	return r;
+	if (r == 0)
+		return 0;
+	if (e == EFBIG)
+		return err_set(ei, ERR_INTERNAL, "%s: more than %u bytes", path, ACCOUNTS_FILE_MAX);
+	return e == ENOMEM ? err_set(ei, ERR_NOMEM, "out of memory")
+			   : err_set(ei, errno_err(e), "read %s: %s", path, strerror(e));
 }
 
 static int load(const char *path, struct ocpasswd **ret, struct err_info *ei)

@@ -9,6 +9,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "readall.h"
+
 /* openconnect's pin is the SHA-256 of the DER SubjectPublicKeyInfo, which
  * is what GnuTLS calls the SHA-256 key id; certtool prints the same. */
 static int pin_of(gnutls_x509_crt_t crt, char *out, size_t len, struct err_info *ei)
@@ -78,28 +80,20 @@ out:
 int cert_info_read_file(const char *path, struct cert_info *ret, struct err_info *ei)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r, e;
-	char *buf;
+	char *buf = NULL;
 	size_t len = 0;
-	ssize_t n = 0;
 
 	if (fd < 0)
 		return err_set(ei, errno == ENOENT ? ERR_NOT_FOUND : ERR_INTERNAL, "%s: %s", path,
 			       strerror(errno));
-	/* One byte more than the limit, to tell a file that is too large. */
-	buf = malloc(CERT_INFO_MAX_FILE + 1);
-	if (buf == NULL) {
-		close(fd);
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	}
-	while (len <= CERT_INFO_MAX_FILE &&
-	       ((n = read(fd, buf + len, CERT_INFO_MAX_FILE + 1 - len)) > 0 ||
-		(n < 0 && errno == EINTR)))
-		len += n > 0 ? (size_t)n : 0;
+	r = read_all(fd, CERT_INFO_MAX_FILE, 0, &buf, &len);
 	e = errno;
 	close(fd);
-	if (len > CERT_INFO_MAX_FILE)
+	if (r < 0 && e == EFBIG)
 		r = err_set(ei, ERR_INTERNAL, "%s: more than %d bytes", path, CERT_INFO_MAX_FILE);
-	else if (n < 0)
+	else if (r < 0 && e == ENOMEM)
+		r = err_set(ei, ERR_NOMEM, "out of memory");
+	else if (r < 0)
 		r = err_set(ei, ERR_INTERNAL, "%s: %s", path, strerror(e));
 	else
 		r = cert_info_from_pem(buf, len, ret, ei);

@@ -8,6 +8,8 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "readall.h"
+
 /* Entries point into buf, a private copy of the text cut into strings in
  * place: one allocation for all the text, one for the entry array. */
 struct ocserv_conf {
@@ -153,56 +155,22 @@ int ocserv_conf_parse(const char *text, size_t len, struct ocserv_conf **ret, st
 	return 0;
 }
 
-/* The whole file; more than OCSERV_CONF_MAX bytes is an error (one byte
- * more is read to tell). */
-static int read_all(int fd, char **ret, size_t *ret_len, struct err_info *ei)
-{
-	size_t cap = 16384, len = 0;
-	char *buf = malloc(cap);
-	ssize_t n;
-
-	if (buf == NULL)
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	do {
-		if (len == cap) {
-			size_t want = cap * 2 < OCSERV_CONF_MAX + 1 ? cap * 2 : OCSERV_CONF_MAX + 1;
-			char *p = realloc(buf, want);
-			if (p == NULL) {
-				free(buf);
-				return err_set(ei, ERR_NOMEM, "out of memory");
-			}
-			buf = p;
-			cap = want;
-		}
-		n = read(fd, buf + len, cap - len);
-		if (n > 0)
-			len += (size_t)n;
-	} while (len <= OCSERV_CONF_MAX && (n > 0 || (n < 0 && errno == EINTR)));
-	if (n < 0 || len > OCSERV_CONF_MAX) {
-		int e = errno;
-		free(buf);
-		return len > OCSERV_CONF_MAX
-			       ? err_set(ei, ERR_INTERNAL, "more than %d bytes", OCSERV_CONF_MAX)
-			       : err_set(ei, ERR_INTERNAL, "read: %s", strerror(e));
-	}
-	*ret = buf;
-	*ret_len = len;
-	return 0;
-}
-
 int ocserv_conf_load(const char *path, struct ocserv_conf **ret, struct err_info *ei)
 {
-	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r;
+	int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOCTTY), r, e;
 	char *text = NULL;
 	size_t len = 0;
 
 	if (fd < 0)
 		return err_set(ei, errno == ENOENT ? ERR_NOT_FOUND : ERR_INTERNAL, "%s: %s", path,
 			       strerror(errno));
-	r = read_all(fd, &text, &len, ei);
+	r = read_all(fd, OCSERV_CONF_MAX, 0, &text, &len);
+	e = errno;
 	close(fd);
 	if (r < 0)
-		return r;
+		return e == EFBIG ? err_set(ei, ERR_INTERNAL, "more than %d bytes", OCSERV_CONF_MAX)
+		       : e == ENOMEM ? err_set(ei, ERR_NOMEM, "out of memory")
+				     : err_set(ei, ERR_INTERNAL, "read: %s", strerror(e));
 	r = ocserv_conf_parse(text, len, ret, ei);
 	free(text);
 	return r;

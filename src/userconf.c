@@ -17,6 +17,7 @@
 
 #include "log.h"
 #include "ocserv_conf.h"
+#include "readall.h"
 #include "utf8.h"
 
 /* ---- names ---- */
@@ -1242,9 +1243,7 @@ static int read_at(const struct userconf_dir *d, int dirfd, const char *name, ch
 {
 	int fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC | O_NOCTTY);
 	struct stat st;
-	size_t n = 0;
-	ssize_t got = 1;
-	char *buf;
+	int r, e;
 
 	if (fd < 0) {
 		if (errno == ENOENT)
@@ -1259,26 +1258,15 @@ static int read_at(const struct userconf_dir *d, int dirfd, const char *name, ch
 		close(fd);
 		return not_regular(d, name, false, ei);
 	}
-	/* One byte beyond the limit tells a file that is too large. */
-	if ((buf = malloc(USERCONF_FILE_MAX + 1)) == NULL) {
-		close(fd);
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	}
-	while (n <= USERCONF_FILE_MAX && got != 0) {
-		got = read(fd, buf + n, USERCONF_FILE_MAX + 1 - n);
-		if (got < 0 && errno != EINTR)
-			break;
-		n += got > 0 ? (size_t)got : 0;
-	}
+	r = read_all(fd, USERCONF_FILE_MAX, (size_t)st.st_size, text, len);
+	e = errno;
 	close(fd);
-	if (got < 0 || n > USERCONF_FILE_MAX) {
-		free(buf);
-		return err_set(ei, ERR_INTERNAL, "read %s/%s: %s", d->path, name,
-			       got < 0 ? strerror(errno) : "larger than 256 KiB");
-	}
-	*text = buf;
-	*len = n;
-	return 0;
+	if (r == 0)
+		return 0;
+	if (e == ENOMEM)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	return err_set(ei, ERR_INTERNAL, "read %s/%s: %s", d->path, name,
+		       e == EFBIG ? "larger than 256 KiB" : strerror(e));
 }
 
 int userconf_read(const struct userconf_dir *d, const char *name, struct userconf **ret,
