@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "json_lex.h"
 #include "occtl_json.h"
 #include "strv.h"
@@ -82,14 +83,8 @@ static int record_start(struct reader *r)
 {
 	size_t size = r->t->size;
 
-	if (r->n == r->cap) {
-		size_t cap = r->cap ? r->cap * 2 : 8;
-		char *v = cap <= SIZE_MAX / size ? realloc(r->v, cap * size) : NULL;
-		if (v == NULL)
-			return ERR_NOMEM;
-		r->v = v;
-		r->cap = cap;
-	}
+	if (array_grow(&r->v, &r->cap, r->n, size, 8) < 0)
+		return ERR_NOMEM;
 	record_init(r->t, r->v + r->n * size);
 	r->open = true;
 	return 0;

@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "array.h"
 #include "utf8.h"
 
 /* ocserv reads the file with fgets() into a 512-byte buffer, so at most
@@ -216,14 +217,8 @@ static void slot_remove(struct ocpasswd *f, size_t s)
 
 static int acct_push(struct ocpasswd *f, size_t i)
 {
-	if (f->nacct == f->acap) {
-		size_t cap = f->acap ? f->acap * 2 : 64;
-		size_t *v = realloc(f->acct, cap * sizeof(*v));
-		if (v == NULL)
-			return ERR_NOMEM;
-		f->acct = v;
-		f->acap = cap;
-	}
+	if (array_grow(&f->acct, &f->acap, f->nacct, sizeof(*f->acct), 64) < 0)
+		return ERR_NOMEM;
 	f->acct[f->nacct++] = i;
 	return 0;
 }
@@ -264,15 +259,9 @@ static int reindex(struct ocpasswd *f, size_t extra)
 
 static int line_push(struct ocpasswd *f, const char *p, size_t len, char *own, char **arena)
 {
-	if (f->n == f->cap) {
-		size_t cap = f->cap ? f->cap * 2 : 64;
-		struct line *v = realloc(f->l, cap * sizeof(*v));
-		if (v == NULL) {
-			free(own);
-			return ERR_NOMEM;
-		}
-		f->l = v;
-		f->cap = cap;
+	if (array_grow(&f->l, &f->cap, f->n, sizeof(*f->l), 64) < 0) {
+		free(own);
+		return ERR_NOMEM;
 	}
 	f->l[f->n] = (struct line){.p = p, .len = len, .own = own};
 	return parse_line(&f->l[f->n++], arena);

@@ -8,6 +8,7 @@
 #include <strings.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "readall.h"
 
 /* Entries point into buf, a private copy of the text cut into strings in
@@ -64,14 +65,8 @@ static void bad_line(struct ocserv_conf *c, unsigned line)
 
 static int add(struct ocserv_conf *c, const struct cursor *cur, const char *key, char *value)
 {
-	if (c->n == c->cap) {
-		size_t cap = c->cap ? c->cap * 2 : 64;
-		struct ocserv_conf_entry *e = realloc(c->e, cap * sizeof(*e));
-		if (e == NULL)
-			return ERR_NOMEM;
-		c->e = e;
-		c->cap = cap;
-	}
+	if (array_grow(&c->e, &c->cap, c->n, sizeof(*c->e), 64) < 0)
+		return ERR_NOMEM;
 	c->e[c->n++] = (struct ocserv_conf_entry){.key = key,
 						  .value = ocserv_conf_unquote(value),
 						  .section = cur->section,

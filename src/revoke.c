@@ -9,6 +9,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "atomic_file.h"
 #include "err.h"
 #include "log.h"
@@ -90,14 +91,8 @@ static int push(struct revoke *rv, char *sid, char *user, int64_t until)
 {
 	if (rv->n == REVOKE_MAX)
 		drop_front(rv, 1);
-	if (rv->n == rv->cap) {
-		size_t cap = rv->cap ? rv->cap * 2 : 16;
-		struct entry *v = realloc(rv->v, cap * sizeof(*v));
-		if (v == NULL)
-			return ERR_NOMEM;
-		rv->v = v;
-		rv->cap = cap;
-	}
+	if (array_grow(&rv->v, &rv->cap, rv->n, sizeof(*rv->v), 16) < 0)
+		return ERR_NOMEM;
 	rv->v[rv->n++] = (struct entry){sid, user, until};
 	return 0;
 }

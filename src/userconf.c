@@ -15,6 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "array.h"
 #include "log.h"
 #include "ocserv_conf.h"
 #include "readall.h"
@@ -707,15 +708,8 @@ int userconf_parse(const char *text, size_t len, struct userconf **ret, struct e
 		struct uline *l;
 		char *content;
 
-		if (f->n == cap) {
-			cap = cap ? cap * 2 : 32;
-			struct uline *v = realloc(f->v, cap * sizeof(*v));
-			if (v == NULL) {
-				r = ERR_NOMEM;
-				break;
-			}
-			f->v = v;
-		}
+		if ((r = array_grow(&f->v, &cap, f->n, sizeof(*f->v), 32)) < 0)
+			break;
 		l = &f->v[f->n++];
 		*l = (struct uline){.no = (unsigned)f->n, .len = n};
 		l->raw = malloc(n + 1);
