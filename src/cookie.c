@@ -65,9 +65,18 @@ bool cookie_is_resumable(const struct cookie *c, int64_t now)
 	       c->expires != -1 && c->expires > now;
 }
 
-void cookie_clear(struct cookie *c)
+void cookie_list_keep(struct cookie_list *l, bool (*keep)(const struct cookie *c, void *arg),
+		      void *arg)
 {
-	occtl_record_clear(&cookie_type, c);
+	size_t k = 0;
+
+	for (size_t i = 0; i < l->n; i++) {
+		if (keep(&l->v[i], arg))
+			l->v[k++] = l->v[i];
+		else
+			occtl_record_clear(&cookie_type, &l->v[i]);
+	}
+	l->n = k;
 }
 
 void cookie_list_free(struct cookie_list *l)

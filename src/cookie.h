@@ -48,9 +48,10 @@ int cookie_list_parse_occtl(const char *text, size_t len, struct cookie_list **r
  * before ocserv stops accepting the cookie, never the reverse. */
 bool cookie_is_resumable(const struct cookie *c, int64_t now);
 
-/* Free what c owns (its strings), not c itself: for a caller that filters a
- * list in place. c is left with NULL strings. */
-void cookie_clear(struct cookie *c);
+/* Keep the cookies for which keep(c, arg) is true, in order; free the
+ * others. */
+void cookie_list_keep(struct cookie_list *l, bool (*keep)(const struct cookie *c, void *arg),
+		      void *arg);
 
 /* Free l and every cookie in it; l may be NULL. */
 void cookie_list_free(struct cookie_list *l);

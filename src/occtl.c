@@ -306,6 +306,19 @@ static int be_cookies(void *be, bool valid_only, struct cookie_list **ret, struc
 	return r;
 }
 
+struct sid_match {
+	const char *sid;
+	bool full;
+};
+
+static bool sid_matches(const struct cookie *c, void *arg)
+{
+	const struct sid_match *m = arg;
+	const char *id = m->full ? c->full_session : c->session_id;
+
+	return id != NULL && strcmp(id, m->sid) == 0;
+}
+
 /* `show session` matches the short id only ("LpurJh"); a full id is looked
  * up in the whole list, exactly. */
 static int be_cookie(void *be, const char *sid, struct cookie_list **ret, struct err_info *ei)
@@ -323,17 +336,9 @@ static int be_cookie(void *be, const char *sid, struct cookie_list **ret, struct
 		if (r < 0)
 			return r;
 	}
-	size_t k = 0;
-	for (size_t i = 0; i < (*ret)->n; i++) {
-		struct cookie *c = &(*ret)->v[i];
-		const char *id = full ? c->full_session : c->session_id;
-		if (id != NULL && strcmp(id, sid) == 0)
-			(*ret)->v[k++] = *c;
-		else
-			cookie_clear(c);
-	}
-	(*ret)->n = k;
-	if (k == 0) {
+	struct sid_match m = {sid, full};
+	cookie_list_keep(*ret, sid_matches, &m);
+	if ((*ret)->n == 0) {
 		cookie_list_free(*ret);
 		*ret = NULL;
 		return err_set(ei, ERR_NOT_FOUND, "no session cookie %s", sid);

@@ -89,6 +89,26 @@ static bool is_live(const struct session_list *live, const char *full_sid)
 	return false;
 }
 
+struct closed_of {
+	const char *user;
+	const struct session_list *live;
+	int64_t now;
+};
+
+/* Every unexpired authenticated cookie of this user that no live session
+ * holds, whatever its flags say (a killed client's cookie still says
+ * session_is_open); occtl prints the expiry cut to the minute, so one
+ * "expired" less than 60 s ago may still be good. */
+static bool closed_of_user(const struct cookie *c, void *arg)
+{
+	const struct closed_of *w = arg;
+
+	return c->username != NULL && strcmp(c->username, w->user) == 0 &&
+	       c->full_session != NULL && c->state != NULL &&
+	       strcmp(c->state, "authenticated") == 0 &&
+	       (c->expires < 0 || c->expires + 60 > w->now) && !is_live(w->live, c->full_session);
+}
+
 /* The live sessions, and the cookies of the user's closed sessions that a
  * client could still resume (those of live sessions end with them). */
 static int gather(const struct terminate_env *te, const struct session_selector *sel,
@@ -112,23 +132,8 @@ static int gather(const struct terminate_env *te, const struct session_selector 
 		*live = NULL;
 		return r;
 	}
-	/* Every unexpired authenticated cookie of this user that no live
-	 * session holds, whatever its flags say (a killed client's cookie still
-	 * says session_is_open); occtl prints the expiry cut to the minute, so
-	 * one "expired" less than 60 s ago may still be good. */
-	int64_t now = (int64_t)time(NULL);
-	size_t k = 0;
-	for (size_t i = 0; i < (*cookies)->n; i++) {
-		struct cookie *c = &(*cookies)->v[i];
-		if (c->username != NULL && strcmp(c->username, sel->username) == 0 &&
-		    c->full_session != NULL && c->state != NULL &&
-		    strcmp(c->state, "authenticated") == 0 &&
-		    (c->expires < 0 || c->expires + 60 > now) && !is_live(*live, c->full_session))
-			(*cookies)->v[k++] = *c;
-		else
-			cookie_clear(c);
-	}
-	(*cookies)->n = k;
+	struct closed_of c = {sel->username, *live, (int64_t)time(NULL)};
+	cookie_list_keep(*cookies, closed_of_user, &c);
 	return 0;
 }
 
