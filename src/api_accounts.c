@@ -60,10 +60,6 @@ static int handle_list(struct agent *ag, const struct http_request *rq,
 	json_t *a;
 	int r;
 
-	if (group != NULL && *group == '\0')
-		group = NULL;
-	if (locked != NULL && *locked == '\0')
-		locked = NULL;
 	if (locked != NULL && strcmp(locked, "true") != 0 && strcmp(locked, "false") != 0)
 		return api_fail(rp, ERR_BAD_REQUEST, "locked must be true or false");
 	want_locked = locked != NULL && strcmp(locked, "true") == 0;
@@ -274,7 +270,7 @@ static int want_disconnect(const struct http_request *rq, bool *ret, struct api_
 	int r = 0;
 
 	*ret = false;
-	if (q != NULL && *q != '\0') {
+	if (q != NULL) {
 		if (strcmp(q, "true") != 0 && strcmp(q, "false") != 0)
 			return api_fail(rp, ERR_BAD_REQUEST, "disconnect must be true or false");
 		*ret = strcmp(q, "true") == 0;

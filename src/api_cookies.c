@@ -46,9 +46,6 @@ static int handle_cookies(struct agent *ag, const struct http_request *rq,
 	json_t *a;
 	int r;
 
-	/* Empty counts as absent, as for every query argument. */
-	if (valid != NULL && *valid == '\0')
-		valid = NULL;
 	if (valid != NULL && strcmp(valid, "true") != 0 && strcmp(valid, "false") != 0)
 		return api_fail(rp, ERR_BAD_REQUEST, "valid must be true or false");
 	r = ocserv_cookies(ag->oc, valid != NULL && strcmp(valid, "true") == 0, &l, &rp->ei);

@@ -52,8 +52,7 @@ static int parse_tier(const struct http_request *rq, int *tier, struct api_reply
 {
 	const char *t = http_request_query(rq, "tier");
 
-	/* Empty counts as absent, as for every query argument. */
-	if (t == NULL || *t == '\0') {
+	if (t == NULL) {
 		*tier = 1;
 		return 0;
 	}

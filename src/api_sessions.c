@@ -188,13 +188,13 @@ static int query_selector(const struct http_request *rq, struct session_selector
 	const char *user = http_request_query(rq, "username");
 
 	memset(sel, 0, sizeof(*sel));
-	if (id != NULL && *id != '\0') {
+	if (id != NULL) {
 		if (!validate_session_id_text(id, &sel->id))
 			return api_fail(rp, ERR_BAD_REQUEST,
 					"vpnSessionId must be a positive integer");
 		return 0;
 	}
-	if (user == NULL || *user == '\0')
+	if (user == NULL)
 		return api_fail(rp, ERR_BAD_REQUEST, "vpnSessionId or username is required");
 	sel->username = user;
 	return check_username(user, rp);

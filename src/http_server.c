@@ -55,7 +55,7 @@ const char *http_request_query(const struct http_request *rq, const char *key)
 {
 	for (size_t i = 0; i < rq->n_query; i++)
 		if (strcmp(rq->query[i].key, key) == 0)
-			return rq->query[i].value;
+			return rq->query[i].value[0] != '\0' ? rq->query[i].value : NULL;
 	return NULL;
 }
 

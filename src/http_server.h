@@ -33,7 +33,8 @@ struct http_request {
 	} query[HTTP_MAX_QUERY_ARGS]; /* percent-decoded, first occurrence kept */
 };
 
-/* The first value of query argument key, or NULL. */
+/* The first value of query argument key, or NULL when it is absent or
+ * empty: "?valid=" means the same as no valid at all, for every endpoint. */
 const char *http_request_query(const struct http_request *rq, const char *key);
 
 struct http_response {
