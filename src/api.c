@@ -201,17 +201,19 @@ static const struct api_route *route_find(const struct http_request *rq, struct 
 static void set_body(struct http_response *rs, json_t *body, const struct http_request *rq)
 {
 	char fallback[200];
-	/* Into our own malloc'd buffer, not json_dumps(): the transport frees
-	 * it with free(), and jansson allocates with secmem's functions. */
-	size_t len = body ? json_dumpb(body, NULL, 0, JSON_COMPACT) : 0;
+	/* jansson allocates with secmem's functions; the transport frees with
+	 * free(): copy into a buffer of our own (cheaper than rendering twice). */
+	char *text = body ? json_dumps(body, JSON_COMPACT) : NULL;
+	void (*jfree)(void *);
 
-	rs->body = len ? malloc(len + 1) : NULL;
-	if (rs->body != NULL && json_dumpb(body, rs->body, len, JSON_COMPACT) == len) {
-		rs->body[len] = '\0';
-		rs->body_len = len;
+	json_get_alloc_funcs(NULL, &jfree);
+	rs->body = text ? strdup(text) : NULL;
+	if (text != NULL)
+		jfree(text);
+	if (rs->body != NULL) {
+		rs->body_len = strlen(rs->body);
 		return;
 	}
-	free(rs->body);
 	log_msg(LOG_ERR, rq->id,
 		"error code=INTERNAL_ERROR status=500 detail=\"cannot render "
 		"the response (out of memory or invalid text)\"");
