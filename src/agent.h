@@ -4,6 +4,8 @@
 #include <stdbool.h>
 
 #include "config.h"
+#include "ctl_events.h"
+#include "events.h"
 #include "instance.h"
 #include "accounts.h"
 #include "hook_server.h"
@@ -24,4 +26,6 @@ struct agent {
 	struct terminate_env terminate; /* oc, the revocation store and how to reach ocserv.conf */
 	struct hook_server *hooks;	/* NULL when the hook socket could not be opened */
 	struct accounts accounts;	/* the password file, from cfg */
+	struct event_hub *events;	/* connect/disconnect events (GET /ocserv/events) */
+	struct ctl_events *ctl_events;	/* ocserv's events subscription; NULL when off */
 };

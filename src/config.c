@@ -15,7 +15,20 @@
 #define ENV_FILE_MAX (64 * 1024)
 #define MAX_VARS     64
 
-enum kind { K_HOST, K_PORT, K_TOKEN, K_PATH, K_MS, K_BOOL, K_UNIT, K_NAME, K_HASH };
+enum kind {
+	K_HOST,
+	K_PORT,
+	K_TOKEN,
+	K_PATH,
+	K_MS,
+	K_MS0, /* milliseconds, 0 allowed (off) */
+	K_COUNT,
+	K_BOOL,
+	K_UNIT,
+	K_NAME,
+	K_HASH,
+	K_BACKEND,
+};
 
 static const struct var {
 	const char *name;
@@ -54,6 +67,13 @@ static const struct var {
 	V("AGENT_HOOK_SOCKET", K_PATH, "/run/ocserv-agent/hook.sock", false, hook_socket),
 	V("OCPASSWD_PATH", K_PATH, "/etc/ocserv/ocpasswd", false, ocpasswd_path),
 	V("OCPASSWD_HASH", K_HASH, "sha512", false, ocpasswd_hash),
+	V("OCSERV_BACKEND", K_BACKEND, "auto", false, backend),
+	V("OCSERV_CACHE_MS", K_MS0, "0", false, cache_ms),
+	V("OCSERV_EVENTS", K_BOOL, "true", false, events),
+	V("EVENTS_BUFFER", K_COUNT, "1000", false, events_buffer),
+	V("EVENTS_MAX_SUBSCRIBERS", K_COUNT, "64", false, events_max_subscribers),
+	V("EVENTS_HEARTBEAT_MS", K_MS, "15000", false, events_heartbeat_ms),
+	V("EVENTS_USAGE_WAIT_MS", K_MS, "2000", false, events_usage_wait_ms),
 #undef V
 };
 
@@ -267,6 +287,17 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 				    "%s must be a number of milliseconds 1-3600000, got '%s'",
 				    v->name, raw);
 		return 0;
+	case K_MS0:
+		if (parse_uint(raw, 0, 3600000, field) < 0)
+			return fail(errbuf, len,
+				    "%s must be a number of milliseconds 0-3600000, got '%s'",
+				    v->name, raw);
+		return 0;
+	case K_COUNT:
+		if (parse_uint(raw, 1, 1000000, field) < 0)
+			return fail(errbuf, len, "%s must be a number 1-1000000, got '%s'", v->name,
+				    raw);
+		return 0;
 	case K_BOOL:
 		if (config_parse_bool(raw, field) < 0)
 			return fail(errbuf, len, "%s must be true/false, 1/0 or yes/no, got '%s'",
@@ -299,6 +330,12 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 	case K_HASH:
 		if (strcmp(raw, "sha512") != 0 && strcmp(raw, "yescrypt") != 0)
 			return fail(errbuf, len, "%s must be sha512 or yescrypt, got '%s'", v->name,
+				    raw);
+		break;
+	case K_BACKEND:
+		if (strcmp(raw, "auto") != 0 && strcmp(raw, "ctl") != 0 &&
+		    strcmp(raw, "occtl") != 0)
+			return fail(errbuf, len, "%s must be auto, ctl or occtl, got '%s'", v->name,
 				    raw);
 		break;
 	}
@@ -364,6 +401,8 @@ void config_print(const struct agent_config *cfg, FILE *out)
 		switch (vars[i].kind) {
 		case K_PORT:
 		case K_MS:
+		case K_MS0:
+		case K_COUNT:
 			fprintf(out, "%s=%u\n", vars[i].name, *(const unsigned *)field);
 			continue;
 		case K_BOOL:
@@ -415,5 +454,6 @@ void config_free(struct agent_config *cfg)
 	free(cfg->hook_socket);
 	free(cfg->ocpasswd_path);
 	free(cfg->ocpasswd_hash);
+	free(cfg->backend);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -36,6 +36,13 @@ struct agent_config {
 	char *hook_socket;		  /* AGENT_HOOK_SOCKET: unix socket of the ocserv hook */
 	char *ocpasswd_path;		  /* OCPASSWD_PATH: the plain-auth password file */
 	char *ocpasswd_hash;		  /* OCPASSWD_HASH: "sha512" or "yescrypt" */
+	char *backend;			  /* OCSERV_BACKEND: "auto", "ctl" or "occtl" */
+	unsigned cache_ms;		  /* OCSERV_CACHE_MS: read cache, 0 = off */
+	bool events;			  /* OCSERV_EVENTS: subscribe to ocserv's events */
+	unsigned events_buffer;		  /* EVENTS_BUFFER: events kept for replay */
+	unsigned events_max_subscribers;  /* EVENTS_MAX_SUBSCRIBERS */
+	unsigned events_heartbeat_ms;	  /* EVENTS_HEARTBEAT_MS */
+	unsigned events_usage_wait_ms;	  /* EVENTS_USAGE_WAIT_MS */
 };
 
 /* Load and validate. env_file may be NULL. On failure returns a negative

@@ -34,6 +34,10 @@ static const struct {
 	[-ERR_CONFLICT] = {"CONFLICT", 409, "the request conflicts with the current state"},
 	[-ERR_CHECK_FAILED] = {"CONFIG_CHECK_FAILED", 503,
 			       "the configuration check (ocserv -t) could not run"},
+	[-ERR_CTL_PROTOCOL] = {"OCSERV_PROTOCOL_ERROR", 502,
+			       "ocserv's control socket sent an invalid reply"},
+	[-ERR_TOO_MANY] = {"TOO_MANY_REQUESTS", 429, "too many concurrent requests; retry later"},
+	[-ERR_UNREACHABLE] = {"OCCTL_FAILED", 503, "ocserv's control socket is not reachable"},
 };
 
 static int index_of(int err)

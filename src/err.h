@@ -33,7 +33,11 @@ enum {
 	ERR_LOCKED = -19,	       /* another program holds the file's lock */
 	ERR_PERMISSION = -20,	       /* the agent may not read or write that file */
 	ERR_CONFLICT = -21,	       /* the request contradicts what exists */
-	ERR__MIN = -21,
+	ERR_CTL_PROTOCOL = -22,	       /* ocserv's control socket sent what does not decode */
+	ERR_TOO_MANY = -23,	       /* a limit of concurrent use is reached */
+	ERR_UNREACHABLE = -24,	       /* ocserv's control socket cannot be connected to
+					* (nothing was sent); on the wire OCCTL_FAILED */
+	ERR__MIN = -24,
 };
 
 /* Internal detail of a failure, for the log only. */

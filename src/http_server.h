@@ -11,6 +11,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <sys/types.h>
 
 #include "err.h"
 #include "request_id.h"
@@ -22,6 +23,7 @@ struct http_request {
 	const char *method;
 	const char *path;	   /* without the query string, not percent-decoded */
 	const char *authorization; /* Authorization header or NULL */
+	const char *last_event_id; /* Last-Event-ID header (SSE reconnects) or NULL */
 	const char *body;	   /* NUL-terminated; "" when none */
 	size_t body_len;
 	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
@@ -37,11 +39,46 @@ struct http_request {
  * empty: "?valid=" means the same as no valid at all, for every endpoint. */
 const char *http_request_query(const struct http_request *rq, const char *key);
 
+struct http_stream;
+
+/* A response body produced over time (Server-Sent Events). The transport
+ * sends it with Content-Type content_type, no caching and no length, on a
+ * polling thread, without a thread of its own: read() is called whenever
+ * the client can take more; when it returns 0 the connection sleeps
+ * (suspended) until the source calls http_stream_wake(). */
+struct http_stream_ops {
+	const char *content_type;
+	/* Called once, before the first read, with the handle to wake this
+	 * response; http_stream_wake(h) may be called from any thread from
+	 * then until close() returns. */
+	void (*attach)(void *ctx, struct http_stream *h);
+	/* Copy at most max bytes of the body into buf. Returns the count (> 0),
+	 * 0 when nothing is ready now, or HTTP_STREAM_END to finish the
+	 * response. Must not block. */
+	ssize_t (*read)(void *ctx, char *buf, size_t max);
+	/* Called once when the response ends for any reason (END, the client
+	 * went away, the server stops); ctx is not used after. */
+	void (*close)(void *ctx);
+};
+
+#define HTTP_STREAM_END ((ssize_t)-1)
+
+/* Make a sleeping stream call read() again. Safe from any thread, at any
+ * time between attach and close, and cheap when it is awake already. */
+void http_stream_wake(struct http_stream *h);
+
 struct http_response {
 	unsigned status;
 	char *body; /* malloc'd JSON text; the transport frees it */
 	size_t body_len;
 	char allow[64]; /* value of an Allow header, or "" */
+	/* Instead of body: a stream (status must be 200). The transport owns
+	 * stream_ctx from then on and ends it with stream->close(), also when
+	 * the response cannot be sent at all. */
+	const struct http_stream_ops *stream;
+	void *stream_ctx;
+	/* A Retry-After header in seconds (429, 503), or 0 for none. */
+	unsigned retry_after;
 };
 
 /* Called on a worker thread for every request; during shutdown also on a
@@ -62,7 +99,9 @@ struct http_server;
 struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
 				      void *app, struct err_info *ei);
 
-/* Stop accepting connections and stop starting work: requests that arrive
+/* Streams (SSE) are ended first: each gets HTTP_STREAM_END semantics (its
+ * connection is resumed, finished and its close() called).
+ * Stop accepting connections and stop starting work: requests that arrive
  * on open keep-alive connections, or wait in the queue, are answered with
  * rq->shutting_down set and the connection closed. Requests already running
  * get up to grace_ms; one still running then is waited for (the

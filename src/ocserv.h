@@ -61,6 +61,9 @@ struct ocserv_backend_ops {
 	int (*terminate_id)(void *be, int64_t id, struct err_info *ei);
 	int (*terminate_user)(void *be, const char *username, struct err_info *ei);
 	int (*terminate_cookie)(void *be, const char *sid, struct err_info *ei);
+	/* Optional: the name of the backend serving calls now (a backend that
+	 * delegates, like auto, says which one); NULL: name. */
+	const char *(*in_use)(void *be);
 	void (*free)(void *be);
 };
 
@@ -70,6 +73,27 @@ struct ocserv;
 struct ocserv *ocserv_new(const struct ocserv_backend_ops *ops, void *be);
 void ocserv_free(struct ocserv *oc);
 const char *ocserv_backend_name(const struct ocserv *oc);
+/* The backend that serves calls now: "ctl" or "occtl" (for auto, the one
+ * it chose last). */
+const char *ocserv_backend_in_use(const struct ocserv *oc);
+
+/* Coalescing of reads (status, list, user, id, cookies, cookie, iroutes,
+ * bans, ban_points): concurrent calls with the same arguments share one
+ * backend call (single flight: the first caller runs it, the others wait
+ * for its result and get their own copy), always. With cache_ms > 0 a
+ * result is also reused by identical calls for cache_ms after it was
+ * read. Every write (disconnect, unban, reload, terminate) empties the
+ * cache, and so do errors (they are never cached). ocserv_id_within() is
+ * neither shared nor cached: its callers need a fresh answer within their
+ * own deadline. Call before the first request; default 0. */
+void ocserv_set_cache(struct ocserv *oc, unsigned cache_ms);
+
+struct ocserv_coalesce_stats {
+	uint64_t backend_calls; /* reads that reached the backend */
+	uint64_t shared;	/* reads answered by another caller's in-flight call */
+	uint64_t cached;	/* reads answered from the cache */
+};
+void ocserv_coalesce_stats(struct ocserv *oc, struct ocserv_coalesce_stats *ret);
 
 int ocserv_status(struct ocserv *oc, unsigned timeout_ms, json_t **ret, struct err_info *ei);
 int ocserv_list(struct ocserv *oc, struct session_list **ret, struct err_info *ei);

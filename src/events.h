@@ -1,0 +1,151 @@
+/* The event model and the event hub: what happened to VPN sessions, kept in
+ * a ring buffer and fanned out to subscribers (the SSE endpoint).
+ *
+ * Sources: ocserv's events subscription (ctl_events.h) gives connects and
+ * disconnects with ocserv's reason; the disconnect-script hook (hook.h)
+ * gives the byte counts and duration of a disconnect, and connects and
+ * disconnects when the subscription is not available. The hub merges the
+ * two so that each disconnect is published once, carrying both the reason
+ * and the usage when both sources report it (see event_hub_ingest).
+ *
+ * Nothing here blocks a source: publishing appends to the ring under a
+ * short lock and wakes subscribers; a subscriber that falls a whole ring
+ * behind is dropped with a counted, logged reason.
+ *
+ * Thread-safety: every event_hub_* and event_sub_* function may be called
+ * from any thread. */
+#pragma once
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include "err.h"
+#include "hook_server.h"
+
+enum event_type {
+	EVENT_CONNECT = 1,
+	EVENT_DISCONNECT = 2,
+	EVENT_RESYNC = 4, /* the agent may have missed events (ocserv restarted, replay gap) */
+};
+
+enum event_source {
+	EVENT_FROM_CTL,	 /* ocserv's events subscription */
+	EVENT_FROM_HOOK, /* the connect/disconnect-script */
+};
+
+/* One event. Integers are -1 and strings NULL when unknown. */
+struct event {
+	uint64_t id; /* assigned by the hub at publication, from 1, monotonic */
+	enum event_type type;
+	int64_t time_ms;	/* epoch milliseconds the agent learnt of it */
+	int64_t vpn_session_id; /* occtl's ID (the worker pid) */
+	char *username, *groupname, *vhost;
+	char *client_ip;     /* the client's real address */
+	char *ip;	     /* the client's VPN address (IPv4, else IPv6) */
+	char *device;	     /* tun device */
+	int64_t reason_code; /* disconnects: ocserv's code (OCSERV-FACTS.md) */
+	char *reason_text;   /* disconnects: ocserv's text; resync: why */
+	int64_t rx_bytes, tx_bytes, duration_seconds; /* disconnects, from the hook */
+};
+
+/* A new empty event of type (every field absent, time_ms now). NULL on ENOMEM. */
+struct event *event_new(enum event_type type);
+void event_free(struct event *ev);
+
+/* An event from the hook's variables (REASON connect|disconnect; ID,
+ * USERNAME, GROUPNAME, VHOST, IP_REAL, IP_REMOTE or IPV6_REMOTE, DEVICE,
+ * STATS_BYTES_IN → rx_bytes, STATS_BYTES_OUT → tx_bytes, STATS_DURATION).
+ * ERR_BAD_REQUEST for another REASON (host-update) or an invalid ID or
+ * number; ERR_NOMEM. */
+int event_from_hook(const struct hook_event *he, struct event **ret);
+
+/* The event as one JSON object (the SSE data line): {id, type, time
+ * (ISO-8601 UTC with milliseconds), vpnSessionId, username, groupname,
+ * vhost, clientIp, ip, device, reason: {code, text} | null, rxBytes,
+ * txBytes, durationSeconds}; unknown values are null. malloc'd, NULL on
+ * ENOMEM. */
+char *event_to_json(const struct event *ev);
+
+struct event_hub_options {
+	size_t capacity;	  /* events kept for replay (EVENTS_BUFFER) */
+	unsigned max_subscribers; /* EVENTS_MAX_SUBSCRIBERS; more get ERR_TOO_MANY */
+	unsigned heartbeat_ms;	  /* EVENTS_HEARTBEAT_MS: comment line to idle subscribers */
+	unsigned usage_wait_ms;	  /* EVENTS_USAGE_WAIT_MS: how long a disconnect waits for
+				   * the other source before it is published */
+};
+
+struct event_hub;
+
+/* A hub with its timer thread (heartbeats, held disconnects). NULL with
+ * ei->detail on failure. */
+struct event_hub *event_hub_new(const struct event_hub_options *o, struct err_info *ei);
+
+/* End every subscription (their reads return EVENT_SUB_END and their wake
+ * functions are called), stop the timer thread and free everything. Every
+ * subscriber must have been closed with event_sub_close() before the last
+ * reference goes: call this only after the HTTP server stopped. NULL is
+ * fine. */
+void event_hub_free(struct event_hub *h);
+
+/* Tell the hub whether ocserv's events subscription is live: while it is,
+ * connects from the hook are not published (the subscription already did). */
+void event_hub_set_ctl_live(struct event_hub *h, bool live);
+
+/* Take one event from a source (ownership of ev passes to the hub, in
+ * every case). Connects are published at once (from the hook only while the
+ * subscription is not live). A disconnect is published at once when only
+ * one source is active; when both are (the subscription is live and the
+ * hook has been heard from), it is held up to usage_wait_ms for the
+ * other source's report of the same vpn_session_id and published once,
+ * merged. Resync events are published at once. Returns ERR_NOMEM only. */
+int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *ev);
+
+struct event_hub_stats {
+	uint64_t last_id;	      /* 0 when nothing was published */
+	uint64_t oldest_id;	      /* oldest event still in the ring (0: empty) */
+	uint64_t published;	      /* events published since start */
+	unsigned subscribers;	      /* now */
+	uint64_t dropped_lagging;     /* subscribers dropped for falling a ring behind */
+	uint64_t refused_subscribers; /* refused at the cap */
+	bool ctl_live;
+	int64_t last_event_ms; /* epoch ms of the newest event, -1 when none */
+};
+
+void event_hub_stats(struct event_hub *h, struct event_hub_stats *ret);
+
+/* Which events a subscriber wants. */
+struct event_filter {
+	unsigned types;	      /* EVENT_* bits; 0 means all */
+	const char *username; /* only this user's events (resync events always pass); NULL: all */
+};
+
+struct event_sub;
+
+/* wake(arg) is called (from any thread, with the hub's lock held: it must
+ * only signal, never call back into the hub) when event_sub_read() would
+ * return something new after having returned 0. */
+typedef void event_wake_fn(void *arg);
+
+/* Subscribe. With replay, the events after since_id still in the ring come
+ * first (if some of them are gone already, a synthetic resync event, without
+ * id, says so); without replay only new ones. ERR_TOO_MANY at the cap,
+ * ERR_SHUTTING_DOWN after event_hub_free() began, ERR_NOMEM. The filter's
+ * strings are copied. */
+int event_hub_subscribe(struct event_hub *h, const struct event_filter *f, bool replay,
+			uint64_t since_id, event_wake_fn *wake, void *arg, struct event_sub **ret);
+
+#define EVENT_SUB_END ((ssize_t)-1)
+
+/* Fill buf with whole SSE messages (at most max bytes; an event larger than
+ * max is skipped with a log line): events as "id: N\nevent: TYPE\ndata:
+ * JSON\n\n", heartbeats as ": heartbeat\n\n", and an initial ": ok\n\n"
+ * so the client sees the response start at once. Returns the byte count,
+ * 0 when there is nothing to send now (wake is called when there is), or
+ * EVENT_SUB_END when the subscriber was dropped or the hub is stopping.
+ * Never blocks. */
+ssize_t event_sub_read(struct event_sub *s, char *buf, size_t max);
+
+/* Unsubscribe and free; wake is never called after this returns. */
+void event_sub_close(struct event_sub *s);

@@ -1,0 +1,1 @@
+#include "tun_stats.h"

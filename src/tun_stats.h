@@ -1,0 +1,29 @@
+/* Byte counters of network devices, from the kernel over rtnetlink (one
+ * RTM_GETLINK dump, IFLA_STATS64) in the calling thread's network
+ * namespace. occtl reads the same counters the same way, so a session's RX
+ * is what the tun device received from the client and TX what it sent. */
+#pragma once
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+struct tun_stat {
+	char name[16]; /* IFNAMSIZ */
+	uint64_t rx_bytes, tx_bytes;
+};
+
+struct tun_stats {
+	struct tun_stat *v;
+	size_t n;
+};
+
+/* Every device's counters, in one dump. ERR_INTERNAL with detail on a
+ * netlink failure, ERR_NOMEM. The caller frees ret with tun_stats_free(). */
+int tun_stats_read(struct tun_stats *ret, struct err_info *ei);
+
+/* The entry for device name, or NULL. */
+const struct tun_stat *tun_stats_find(const struct tun_stats *s, const char *name);
+
+void tun_stats_free(struct tun_stats *s);
