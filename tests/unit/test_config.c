@@ -23,6 +23,13 @@ static const char *const all_vars[] = {
 	"RADIUS_SERVERS_PATH",
 	"AGENT_STATE_DIR",
 	"OCSERV_CONF_PATH",
+	"OCSERV_BACKEND",
+	"OCSERV_CACHE_MS",
+	"OCSERV_EVENTS",
+	"EVENTS_BUFFER",
+	"EVENTS_MAX_SUBSCRIBERS",
+	"EVENTS_HEARTBEAT_MS",
+	"EVENTS_USAGE_WAIT_MS",
 };
 
 static char tmpdir[64];
@@ -457,6 +464,49 @@ static void test_print_hides_tokens(void **state)
 	config_free(&cfg);
 }
 
+static void test_backend_and_events(void **state)
+{
+	static const char *bad_backend[] = {"AUTO", "native", "occtl ", "ctl,occtl"};
+	static const char *bad_count[] = {"0", "-1", "1000001", "10k"};
+	struct agent_config cfg;
+
+	(void)state;
+	setenv("AGENT_AUTH_TOKEN_CURRENT", "t", 1);
+	load_ok(&cfg, NULL);
+	assert_string_equal(cfg.backend, "auto");
+	assert_int_equal(cfg.cache_ms, 0);
+	assert_true(cfg.events);
+	assert_int_equal(cfg.events_buffer, 1000);
+	assert_int_equal(cfg.events_max_subscribers, 64);
+	assert_int_equal(cfg.events_heartbeat_ms, 15000);
+	assert_int_equal(cfg.events_usage_wait_ms, 2000);
+	config_free(&cfg);
+	for (size_t i = 0; i < sizeof(bad_backend) / sizeof(bad_backend[0]); i++) {
+		setenv("OCSERV_BACKEND", bad_backend[i], 1);
+		expect_fail(NULL, "OCSERV_BACKEND");
+	}
+	setenv("OCSERV_BACKEND", "ctl", 1);
+	for (size_t i = 0; i < sizeof(bad_count) / sizeof(bad_count[0]); i++) {
+		setenv("EVENTS_BUFFER", bad_count[i], 1);
+		expect_fail(NULL, "EVENTS_BUFFER");
+	}
+	setenv("EVENTS_BUFFER", "1", 1);
+	setenv("OCSERV_CACHE_MS", "3600001", 1);
+	expect_fail(NULL, "OCSERV_CACHE_MS");
+	setenv("OCSERV_CACHE_MS", "250", 1);
+	setenv("EVENTS_HEARTBEAT_MS", "0", 1);
+	expect_fail(NULL, "EVENTS_HEARTBEAT_MS");
+	setenv("EVENTS_HEARTBEAT_MS", "100", 1);
+	setenv("OCSERV_EVENTS", "no", 1);
+	load_ok(&cfg, NULL);
+	assert_string_equal(cfg.backend, "ctl");
+	assert_int_equal(cfg.cache_ms, 250);
+	assert_int_equal(cfg.events_buffer, 1);
+	assert_int_equal(cfg.events_heartbeat_ms, 100);
+	assert_false(cfg.events);
+	config_free(&cfg);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -477,6 +527,7 @@ int main(void)
 		T(test_limits),
 		T(test_error_leaves_cfg_empty_after_partial),
 		T(test_print_hides_tokens),
+		T(test_backend_and_events),
 #undef T
 	};
 
