@@ -57,36 +57,42 @@ void event_free(struct event *ev);
 /* An event from the hook's variables (REASON connect|disconnect; ID,
  * USERNAME, GROUPNAME, VHOST, IP_REAL, IP_REMOTE or IPV6_REMOTE, DEVICE,
  * STATS_BYTES_IN → rx_bytes, STATS_BYTES_OUT → tx_bytes, STATS_DURATION).
- * ERR_BAD_REQUEST for another REASON (host-update) or an invalid ID or
- * number; ERR_NOMEM. */
+ * Empty variables are unknown. ERR_BAD_REQUEST for another REASON
+ * (host-update) or none, an ID that is not a pid (1..INT32_MAX), or a
+ * number that is not plain decimal; ERR_NOMEM. */
 int event_from_hook(const struct hook_event *he, struct event **ret);
 
-/* The event as one JSON object (the SSE data line): {id, type, time
- * (ISO-8601 UTC with milliseconds), vpnSessionId, username, groupname,
- * vhost, clientIp, ip, device, reason: {code, text} | null, rxBytes,
- * txBytes, durationSeconds}; unknown values are null. malloc'd, NULL on
- * ENOMEM. */
+/* The event as one JSON object on one line (the SSE data line): {id,
+ * type, time (ISO-8601 UTC with milliseconds), vpnSessionId, username,
+ * groupname, vhost, clientIp, ip, device, reason: {code, text} | null,
+ * rxBytes, txBytes, durationSeconds}; unknown values are null (id too, for
+ * id 0), reason is null when both are unknown (a resync's text is its
+ * reason.text). Strings that are not valid UTF-8 get U+FFFD. malloc'd,
+ * NULL on ENOMEM. */
 char *event_to_json(const struct event *ev);
 
 struct event_hub_options {
 	size_t capacity;	  /* events kept for replay (EVENTS_BUFFER) */
 	unsigned max_subscribers; /* EVENTS_MAX_SUBSCRIBERS; more get ERR_TOO_MANY */
-	unsigned heartbeat_ms;	  /* EVENTS_HEARTBEAT_MS: comment line to idle subscribers */
+	unsigned heartbeat_ms;	  /* EVENTS_HEARTBEAT_MS: comment line to idle subscribers
+				   * (each subscriber with nothing else to send gets one
+				   * per period); 0: none */
 	unsigned usage_wait_ms;	  /* EVENTS_USAGE_WAIT_MS: how long a disconnect waits for
-				   * the other source before it is published */
+				   * the other source before it is published; 0: never */
 };
 
 struct event_hub;
 
-/* A hub with its timer thread (heartbeats, held disconnects). NULL with
- * ei->detail on failure. */
+/* A hub with its timer thread (heartbeats, held disconnects). capacity
+ * must be at least 1. NULL with ei->detail on failure. */
 struct event_hub *event_hub_new(const struct event_hub_options *o, struct err_info *ei);
 
 /* End every subscription (their reads return EVENT_SUB_END and their wake
- * functions are called), stop the timer thread and free everything. Every
- * subscriber must have been closed with event_sub_close() before the last
- * reference goes: call this only after the HTTP server stopped. NULL is
- * fine. */
+ * functions are called), stop the timer thread, drop held disconnects and
+ * free everything. Subscribers still open keep the hub's memory alive
+ * until their event_sub_close() (only event_sub_read/close may be called
+ * on them then); the usual order is still: stop the HTTP server, then
+ * this. The ctl_events thread must have been stopped before. NULL is fine. */
 void event_hub_free(struct event_hub *h);
 
 /* Tell the hub whether ocserv's events subscription is live: while it is,
@@ -99,7 +105,18 @@ void event_hub_set_ctl_live(struct event_hub *h, bool live);
  * one source is active; when both are (the subscription is live and the
  * hook has been heard from), it is held up to usage_wait_ms for the
  * other source's report of the same vpn_session_id and published once,
- * merged. Resync events are published at once. Returns ERR_NOMEM only. */
+ * merged: the subscription's fields (reason) first, gaps filled from the
+ * hook's (usage), time_ms of the first report. Either order works. A
+ * disconnect without vpn_session_id, or with usage_wait_ms 0, is never
+ * held. Ids are given at publication, so the ring stays in id order while
+ * time_ms may not be.
+ *
+ * The hook counts as heard from once any event of EVENT_FROM_HOOK was
+ * ingested since the hub started, and stays so: a hook that is configured
+ * runs on every connect. (If an administrator removes the disconnect-script
+ * later, disconnects are merely published usage_wait_ms late.)
+ *
+ * Resync events are published at once. Returns ERR_NOMEM only. */
 int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *ev);
 
 struct event_hub_stats {
@@ -110,6 +127,7 @@ struct event_hub_stats {
 	uint64_t dropped_lagging;     /* subscribers dropped for falling a ring behind */
 	uint64_t refused_subscribers; /* refused at the cap */
 	bool ctl_live;
+	bool hook_heard;       /* an event came from the hook (see event_hub_ingest) */
 	int64_t last_event_ms; /* epoch ms of the newest event, -1 when none */
 };
 
@@ -130,21 +148,33 @@ typedef void event_wake_fn(void *arg);
 
 /* Subscribe. With replay, the events after since_id still in the ring come
  * first (if some of them are gone already, a synthetic resync event, without
- * id, says so); without replay only new ones. ERR_TOO_MANY at the cap,
- * ERR_SHUTTING_DOWN after event_hub_free() began, ERR_NOMEM. The filter's
- * strings are copied. */
+ * id, says so; since_id 0 asks for everything since the start); without
+ * replay only new ones. A since_id above the last id given is one of an
+ * earlier run of the agent: the resync event, then the whole ring.
+ * ERR_TOO_MANY at the cap (counted in refused_subscribers),
+ * ERR_SHUTTING_DOWN after event_hub_free() began, ERR_NOMEM. f may be NULL
+ * (every event); its strings are copied. */
 int event_hub_subscribe(struct event_hub *h, const struct event_filter *f, bool replay,
 			uint64_t since_id, event_wake_fn *wake, void *arg, struct event_sub **ret);
 
 #define EVENT_SUB_END ((ssize_t)-1)
 
-/* Fill buf with whole SSE messages (at most max bytes; an event larger than
- * max is skipped with a log line): events as "id: N\nevent: TYPE\ndata:
- * JSON\n\n", heartbeats as ": heartbeat\n\n", and an initial ": ok\n\n"
- * so the client sees the response start at once. Returns the byte count,
- * 0 when there is nothing to send now (wake is called when there is), or
- * EVENT_SUB_END when the subscriber was dropped or the hub is stopping.
- * Never blocks. */
+/* The smallest max for event_sub_read() (the control lines and the replay
+ * resync message must fit in one read). */
+#define EVENT_SUB_MIN_READ 1024
+
+/* Fill buf with whole SSE messages (at most max bytes, max at least
+ * EVENT_SUB_MIN_READ; an event larger than max is skipped with a log
+ * line): events as "id: N\nevent: TYPE\ndata: JSON\n\n", heartbeats as
+ * ": heartbeat\n\n" (only when nothing else is sent), and an initial
+ * ": ok\n\n" so the client sees the response start at once. Returns the
+ * byte count, 0 when there is nothing to send now (wake is called when
+ * there is), or EVENT_SUB_END when the subscriber was dropped or the hub is
+ * stopping. Never blocks.
+ *
+ * A subscriber whose next event is overwritten in the ring before it read
+ * it is dropped at that moment (logged, counted in dropped_lagging): it
+ * would miss events. Events its filter refuses never make it lag. */
 ssize_t event_sub_read(struct event_sub *s, char *buf, size_t max);
 
 /* Unsubscribe and free; wake is never called after this returns. */
