@@ -10,6 +10,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "secmem.h"
 #include "timefmt.h"
 #include "utf8.h"
 
@@ -203,7 +204,7 @@ char *event_to_json(const struct event *ev)
 		goto out;
 	/* Compact: jansson escapes every control character, so the text is
 	 * one line, as an SSE data field must be. */
-	text = json_dumps(o, JSON_COMPACT);
+	text = secmem_json_dumps(o, JSON_COMPACT);
 out:
 	json_decref(o);
 	return text;

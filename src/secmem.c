@@ -37,3 +37,16 @@ void secmem_init_json(void)
 {
 	json_set_alloc_funcs(wipe_malloc, wipe_free);
 }
+
+char *secmem_json_dumps(const json_t *json, size_t flags)
+{
+	void (*jfree)(void *);
+	char *text = json_dumps(json, flags), *copy;
+
+	if (text == NULL)
+		return NULL;
+	copy = strdup(text);
+	json_get_alloc_funcs(NULL, &jfree);
+	jfree(text);
+	return copy;
+}

@@ -10,6 +10,7 @@
 #include <cmocka.h>
 
 #include "events.h"
+#include "secmem.h"
 #include "hook_server.h"
 #include "timefmt.h"
 #include "unit.h"
@@ -794,6 +795,9 @@ static void test_single_source(void **state)
 
 int main(void)
 {
+	/* As in the agent: jansson allocates through secmem (a mismatched free
+	 * of its memory then fails here too). */
+	secmem_init_json();
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_event_new_absent),
 		cmocka_unit_test(test_to_json_full),
