@@ -439,6 +439,29 @@ static int disconnect_locked(struct event_hub *h, enum event_source src, struct 
 	return 0;
 }
 
+/* How far back a second report of a published disconnect is recognised. */
+#define RECENT_EVENTS 256
+
+/* Was a disconnect of session id published among the last RECENT_EVENTS
+ * events, less than usage_wait_ms + 60 s before ev? Then a report of it
+ * arriving now is the other source's, come too late to be merged (the wait
+ * ran out, or the agent had not heard from the hook yet when the first one
+ * came): publishing it would count the session twice. Lock held. */
+static bool disconnect_published_locked(const struct event_hub *h, const struct event *ev)
+{
+	size_t n = h->count < RECENT_EVENTS ? h->count : RECENT_EVENTS;
+	int64_t since = ev->time_ms - (int64_t)h->o.usage_wait_ms - 60000;
+
+	for (size_t i = 0; i < n; i++) {
+		const struct event *p = h->ring[(h->last_id - 1 - i) % h->o.capacity].ev;
+
+		if (p->type == EVENT_DISCONNECT && p->vpn_session_id == ev->vpn_session_id &&
+		    p->time_ms >= since)
+			return true;
+	}
+	return false;
+}
+
 static int ingest_locked(struct event_hub *h, enum event_source src, struct event *ev,
 			 unsigned *dropped)
 {
@@ -450,6 +473,11 @@ static int ingest_locked(struct event_hub *h, enum event_source src, struct even
 	}
 	if (ev->type == EVENT_CONNECT && src == EVENT_FROM_HOOK && h->ctl_live) {
 		event_free(ev); /* the subscription reported it already */
+		return 0;
+	}
+	if (ev->type == EVENT_DISCONNECT && h->ctl_live && h->hook_heard &&
+	    ev->vpn_session_id > 0 && disconnect_published_locked(h, ev)) {
+		event_free(ev);
 		return 0;
 	}
 	if (ev->type == EVENT_DISCONNECT && h->ctl_live && h->hook_heard &&

@@ -116,6 +116,11 @@ void event_hub_set_ctl_live(struct event_hub *h, bool live);
  * runs on every connect. (If an administrator removes the disconnect-script
  * later, disconnects are merely published usage_wait_ms late.)
  *
+ * A report that comes after a disconnect of the same session was published
+ * already (the wait ran out, or the hook was not heard from yet when the
+ * first report came, right after the agent started) is dropped: a second
+ * disconnect would count the session twice.
+ *
  * Resync events are published at once. Returns ERR_NOMEM only. */
 int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *ev);
 

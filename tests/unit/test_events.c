@@ -747,15 +747,44 @@ static void test_merge_timeout(void **state)
 			 2);
 	assert_true(json_is_null(json_object_get(j, "rxBytes")));
 	json_decref(j);
-	/* The hook's late report is then a second, separate disconnect. */
+	/* The hook's late report is dropped: a second disconnect of the same
+	 * session would count it twice. Another session's is published. */
 	assert_int_equal(rd(s, 4096), 0);
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_disc(77)), 0);
+	assert_false(wait_wakes(&w, 2, 200));
+	assert_int_equal(rd(s, 4096), 0);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_disc(79)), 0);
 	assert_true(wait_wakes(&w, 2, 3000));
 	rd(s, 4096);
 	j = first_data();
-	assert_int_equal(json_integer_value(json_object_get(j, "rxBytes")), 111);
+	assert_int_equal(json_integer_value(json_object_get(j, "vpnSessionId")), 79);
 	json_decref(j);
 	event_sub_close(s);
+	event_hub_free(h);
+}
+
+/* Right after the agent starts the hook has not been heard from: the
+ * subscription's disconnect is published at once, and the hook's report of
+ * the same session, arriving next, must not make it a second disconnect. */
+static void test_late_hook_report_after_start(void **state)
+{
+	struct event_hub *h = hub_make(16, 8, 0, 5000);
+	struct event_hub_stats st;
+
+	(void)state;
+	event_hub_set_ctl_live(h, true);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ctl_disc(77)), 0);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_disc(77)), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 1);
+	assert_true(st.hook_heard);
+	/* The next session's reports are merged as usual. */
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ctl_disc(78)), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 1);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_disc(78)), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 2);
 	event_hub_free(h);
 }
 
@@ -818,6 +847,7 @@ int main(void)
 		cmocka_unit_test(test_merge_ctl_first),
 		cmocka_unit_test(test_merge_hook_first),
 		cmocka_unit_test(test_merge_timeout),
+		cmocka_unit_test(test_late_hook_report_after_start),
 		cmocka_unit_test(test_single_source),
 	};
 
