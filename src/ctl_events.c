@@ -173,16 +173,26 @@ static int read_update(struct ctl_events *ce, int fd, struct err_info *ei)
 	return 0;
 }
 
-/* Serve one subscription until it ends. Returns -1 when stopping, else 0
- * with the reason in ei. */
+/* How often a quiet subscription checks whether the hub found it deaf. */
+#define DEAF_CHECK_MS 1000
+
+/* Serve one subscription until it ends, or until the hub finds it deaf
+ * (then it is renewed). Returns -1 when stopping, else 0 with the reason
+ * in ei. */
 static int serve(struct ctl_events *ce, int fd, struct err_info *ei)
 {
 	for (;;) {
-		int r = wait_fd(ce, fd, -1);
+		int r = wait_fd(ce, fd, DEAF_CHECK_MS);
 
 		if (r < 0)
 			return -1;
-		if (read_update(ce, fd, ei) < 0)
+		if (r == 0 && event_hub_ctl_deaf(ce->hub)) {
+			err_set(ei, ERR_OCCTL_FAILED,
+				"ocserv sends nothing to this subscription (another subscriber, "
+				"such as occtl show events, holds ocserv's only one)");
+			return 0;
+		}
+		if (r > 0 && read_update(ce, fd, ei) < 0)
 			return 0;
 	}
 }

@@ -10,7 +10,9 @@
  * 5 s; after a reconnect it publishes a resync event, because what
  * happened in between is unknown. event_hub_set_ctl_live() follows the
  * connection state. A frame that does not decode is logged and ends the
- * connection (then reconnect), never the agent. */
+ * connection (then reconnect), never the agent. So does a subscription the
+ * hub found deaf (event_hub_ctl_deaf(): checked every second), which is
+ * renewed the same way. */
 #pragma once
 
 #include "err.h"

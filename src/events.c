@@ -274,6 +274,7 @@ struct event_hub {
 	struct held *held, **held_tail; /* in deadline order (FIFO: one wait for all) */
 	unsigned refs;			/* the hub's own + one per subscriber */
 	bool stopping, ctl_live, hook_heard;
+	bool ctl_deaf; /* the hook reported a connect the live subscription did not */
 	struct event_hub_stats st;
 };
 
@@ -439,15 +440,16 @@ static int disconnect_locked(struct event_hub *h, enum event_source src, struct 
 	return 0;
 }
 
-/* How far back a second report of a published disconnect is recognised. */
+/* How far back a second report of a published event is recognised. */
 #define RECENT_EVENTS 256
 
-/* Was a disconnect of session id published among the last RECENT_EVENTS
- * events, less than usage_wait_ms + 60 s before ev? Then a report of it
- * arriving now is the other source's, come too late to be merged (the wait
- * ran out, or the agent had not heard from the hook yet when the first one
- * came): publishing it would count the session twice. Lock held. */
-static bool disconnect_published_locked(const struct event_hub *h, const struct event *ev)
+/* Was an event of ev's type and session published among the last
+ * RECENT_EVENTS events, less than usage_wait_ms + 60 s before ev? Then ev
+ * is the other source's report of it, come too late to be merged (a
+ * disconnect whose wait ran out, or that came before the hook was heard
+ * from) or to be needed (a connect): publishing it would count the session
+ * twice. Lock held. */
+static bool published_locked(const struct event_hub *h, const struct event *ev)
 {
 	size_t n = h->count < RECENT_EVENTS ? h->count : RECENT_EVENTS;
 	int64_t since = ev->time_ms - (int64_t)h->o.usage_wait_ms - 60000;
@@ -455,11 +457,29 @@ static bool disconnect_published_locked(const struct event_hub *h, const struct 
 	for (size_t i = 0; i < n; i++) {
 		const struct event *p = h->ring[(h->last_id - 1 - i) % h->o.capacity].ev;
 
-		if (p->type == EVENT_DISCONNECT && p->vpn_session_id == ev->vpn_session_id &&
+		if (p->type == ev->type && p->vpn_session_id == ev->vpn_session_id &&
 		    p->time_ms >= since)
 			return true;
 	}
 	return false;
+}
+
+/* A connect from the hook while the subscription is live. ocserv sends the
+ * subscription's connect before it runs the connect-script, so normally it
+ * is published already and the hook's is dropped. When it is not, the
+ * subscription is deaf (ocserv keeps one subscriber and another, such as
+ * `occtl show events`, held it when the agent subscribed): publish the
+ * hook's and flag the subscription for renewal. Lock held. */
+static int hook_connect_locked(struct event_hub *h, struct event *ev, unsigned *dropped)
+{
+	if (ev->vpn_session_id <= 0 || published_locked(h, ev)) {
+		event_free(ev);
+		return 0;
+	}
+	if (!h->ctl_deaf)
+		h->st.ctl_missed++;
+	h->ctl_deaf = true;
+	return publish_locked(h, ev, dropped);
 }
 
 static int ingest_locked(struct event_hub *h, enum event_source src, struct event *ev,
@@ -471,13 +491,11 @@ static int ingest_locked(struct event_hub *h, enum event_source src, struct even
 		event_free(ev);
 		return 0;
 	}
-	if (ev->type == EVENT_CONNECT && src == EVENT_FROM_HOOK && h->ctl_live) {
-		event_free(ev); /* the subscription reported it already */
-		return 0;
-	}
-	if (ev->type == EVENT_DISCONNECT && h->ctl_live && h->hook_heard &&
-	    ev->vpn_session_id > 0 && disconnect_published_locked(h, ev)) {
-		event_free(ev);
+	if (ev->type == EVENT_CONNECT && src == EVENT_FROM_HOOK && h->ctl_live)
+		return hook_connect_locked(h, ev, dropped);
+	if (ev->type != EVENT_RESYNC && h->ctl_live && h->hook_heard && ev->vpn_session_id > 0 &&
+	    published_locked(h, ev)) {
+		event_free(ev); /* the other source's report of a published event */
 		return 0;
 	}
 	if (ev->type == EVENT_DISCONNECT && h->ctl_live && h->hook_heard &&
@@ -498,10 +516,21 @@ int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *e
 	return r;
 }
 
+bool event_hub_ctl_deaf(struct event_hub *h)
+{
+	bool deaf;
+
+	pthread_mutex_lock(&h->lock);
+	deaf = h->ctl_live && h->ctl_deaf;
+	pthread_mutex_unlock(&h->lock);
+	return deaf;
+}
+
 void event_hub_set_ctl_live(struct event_hub *h, bool live)
 {
 	pthread_mutex_lock(&h->lock);
 	h->ctl_live = live;
+	h->ctl_deaf = false;
 	pthread_mutex_unlock(&h->lock);
 }
 
@@ -513,6 +542,7 @@ void event_hub_stats(struct event_hub *h, struct event_hub_stats *ret)
 	ret->oldest_id = oldest_id(h);
 	ret->ctl_live = h->ctl_live;
 	ret->hook_heard = h->hook_heard;
+	ret->ctl_deaf = h->ctl_deaf;
 	pthread_mutex_unlock(&h->lock);
 }
 

@@ -99,6 +99,14 @@ void event_hub_free(struct event_hub *h);
  * connects from the hook are not published (the subscription already did). */
 void event_hub_set_ctl_live(struct event_hub *h, bool live);
 
+/* True when the live subscription is deaf: the hook reported a connect
+ * that the subscription did not (ocserv serves one subscriber, and another,
+ * such as an administrator's `occtl show events`, held it when the agent
+ * subscribed). The hook's connects are then published, and the
+ * subscription should be renewed: ocserv serves a new subscriber once the
+ * other has gone. Cleared by event_hub_set_ctl_live(). */
+bool event_hub_ctl_deaf(struct event_hub *h);
+
 /* Take one event from a source (ownership of ev passes to the hub, in
  * every case). Connects are published at once (from the hook only while the
  * subscription is not live). A disconnect is published at once when only
@@ -116,10 +124,12 @@ void event_hub_set_ctl_live(struct event_hub *h, bool live);
  * runs on every connect. (If an administrator removes the disconnect-script
  * later, disconnects are merely published usage_wait_ms late.)
  *
- * A report that comes after a disconnect of the same session was published
- * already (the wait ran out, or the hook was not heard from yet when the
- * first report came, right after the agent started) is dropped: a second
- * disconnect would count the session twice.
+ * A report that comes after the same session's event of that type was
+ * published already (a disconnect whose wait ran out, or that came right
+ * after the agent started, before the hook was heard from) is dropped: a
+ * second one would count the session twice. A connect from the hook while
+ * the subscription is live is dropped when the subscription reported it,
+ * and published otherwise (see event_hub_ctl_deaf).
  *
  * Resync events are published at once. Returns ERR_NOMEM only. */
 int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *ev);
@@ -133,6 +143,8 @@ struct event_hub_stats {
 	uint64_t refused_subscribers; /* refused at the cap */
 	bool ctl_live;
 	bool hook_heard;       /* an event came from the hook (see event_hub_ingest) */
+	bool ctl_deaf;	       /* see event_hub_ctl_deaf() */
+	uint64_t ctl_missed;   /* times the subscription was found deaf */
 	int64_t last_event_ms; /* epoch ms of the newest event, -1 when none */
 };
 

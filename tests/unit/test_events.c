@@ -572,8 +572,10 @@ static void test_wake_exactly_when_needed(void **state)
 	rd(s, 4096);
 	assert_int_equal(rd(s, 4096), 0);
 	event_hub_set_ctl_live(h, true);
-	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 9, "a")), 0);
-	assert_int_equal(wakes(&w), 1); /* suppressed connect: nothing new */
+	/* The hook's report of a connect the subscription published: dropped,
+	 * nothing new. */
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 4, "a")), 0);
+	assert_int_equal(wakes(&w), 1);
 	event_sub_close(s);
 	event_hub_free(h);
 }
@@ -647,13 +649,21 @@ static struct event *ctl_disc(int64_t id)
 	return ev;
 }
 
-/* Both sources active: the hook heard once, the subscription live. */
+/* Both sources active: the subscription live, the hook heard once (its
+ * report of a connect the subscription published: event 1, the only one
+ * published). */
 static struct event_hub *both_active(unsigned wait_ms)
 {
 	struct event_hub *h = hub_make(16, 8, 0, wait_ms);
+	struct event_hub_stats st;
 
 	event_hub_set_ctl_live(h, true);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ev_make(EVENT_CONNECT, 1, "x")), 0);
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 1, "x")), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 1);
+	assert_true(st.hook_heard);
+	assert_false(st.ctl_deaf);
 	return h;
 }
 
@@ -689,12 +699,12 @@ static void test_merge_ctl_first(void **state)
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, c), 0);
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ctl_disc(78)), 0);
 	event_hub_stats(h, &st);
-	assert_int_equal(st.published, 0); /* held, waiting for the hook */
+	assert_int_equal(st.published, 1); /* held, waiting for the hook */
 	assert_int_equal(rd(s, 4096), 0);
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, k), 0);
 	assert_int_equal(wakes(&w), 1);
 	rd(s, 4096);
-	assert_string_equal(ids_of(ids, sizeof(ids)), "1");
+	assert_string_equal(ids_of(ids, sizeof(ids)), "2");
 	check_merged();
 	assert_non_null(strstr(rbuf, "\"time\":\"1970-01-01T00:00:01.000Z\""));
 	event_sub_close(s);
@@ -719,7 +729,7 @@ static void test_merge_hook_first(void **state)
 	assert_int_equal(rd(s, 4096), 0);
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, c), 0);
 	rd(s, 4096);
-	assert_string_equal(ids_of(ids, sizeof(ids)), "1");
+	assert_string_equal(ids_of(ids, sizeof(ids)), "2");
 	check_merged();
 	assert_non_null(strstr(rbuf, "\"time\":\"1970-01-01T00:00:02.000Z\""));
 	event_sub_close(s);
@@ -742,7 +752,7 @@ static void test_merge_timeout(void **state)
 	assert_true(timefmt_mono_ms() - t0 >= 55);
 	rd(s, 4096);
 	j = first_data();
-	assert_int_equal(json_integer_value(json_object_get(j, "id")), 1);
+	assert_int_equal(json_integer_value(json_object_get(j, "id")), 2);
 	assert_int_equal(json_integer_value(json_object_get(json_object_get(j, "reason"), "code")),
 			 2);
 	assert_true(json_is_null(json_object_get(j, "rxBytes")));
@@ -785,6 +795,39 @@ static void test_late_hook_report_after_start(void **state)
 	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_disc(78)), 0);
 	event_hub_stats(h, &st);
 	assert_int_equal(st.published, 2);
+	event_hub_free(h);
+}
+
+/* A live subscription that ocserv sends nothing to (another subscriber
+ * holds ocserv's only slot): the hook's connect is published and the
+ * subscription flagged for renewal; a late report of it by the
+ * subscription is not published twice. */
+static void test_deaf_subscription(void **state)
+{
+	struct event_hub *h = hub_make(16, 8, 0, 5000);
+	struct event_hub_stats st;
+
+	(void)state;
+	event_hub_set_ctl_live(h, true);
+	assert_false(event_hub_ctl_deaf(h));
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 5, "a")), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 1);
+	assert_int_equal(st.ctl_missed, 1);
+	assert_true(event_hub_ctl_deaf(h));
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ev_make(EVENT_CONNECT, 5, "a")), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 1);
+	/* Renewed: no longer deaf; while the subscription is down the hook's
+	 * connects are published without counting a miss. */
+	event_hub_set_ctl_live(h, false);
+	assert_false(event_hub_ctl_deaf(h));
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 6, "a")), 0);
+	event_hub_set_ctl_live(h, true);
+	assert_false(event_hub_ctl_deaf(h));
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 2);
+	assert_int_equal(st.ctl_missed, 1);
 	event_hub_free(h);
 }
 
@@ -848,6 +891,7 @@ int main(void)
 		cmocka_unit_test(test_merge_hook_first),
 		cmocka_unit_test(test_merge_timeout),
 		cmocka_unit_test(test_late_hook_report_after_start),
+		cmocka_unit_test(test_deaf_subscription),
 		cmocka_unit_test(test_single_source),
 	};
 
