@@ -21,8 +21,17 @@
 typedef bool auto_probe_fn(void *arg, struct err_info *ei);
 
 /* A struct ocserv that delegates to ctl or occtl; takes ownership of both
- * (freed with it). probe_arg must outlive it. NULL on ENOMEM (both are
- * freed). ocserv_backend_name() is "auto"; ocserv_backend_in_use() says
- * which one served last. */
+ * (freed with it). probe_arg must outlive it. NULL on ENOMEM, or when ctl
+ * or occtl is NULL (so that two constructors' results can be passed
+ * directly: the other one is freed). ocserv_backend_name() is "auto";
+ * ocserv_backend_in_use() says which one serves calls now (before any
+ * call it probes, as the first call would). The probe runs under the
+ * backend's lock, so concurrent first calls probe once; each switch is
+ * logged once, not each call. Coalescing applies to the struct returned
+ * (ocserv_set_cache() on it); ctl and occtl keep their own defaults. */
 struct ocserv *backend_auto_new(struct ocserv *ctl, struct ocserv *occtl, auto_probe_fn *probe,
 				void *probe_arg);
+
+/* The same with another re-probe interval (tests). */
+struct ocserv *backend_auto_new_reprobe(struct ocserv *ctl, struct ocserv *occtl,
+					auto_probe_fn *probe, void *probe_arg, unsigned reprobe_ms);

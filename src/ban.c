@@ -1,6 +1,7 @@
 #include "ban.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #include "occtl_records.h"
 
@@ -69,6 +70,24 @@ fail:
 	occtl_records_free(&ban_type, rows, n);
 	free(l);
 	return err;
+}
+
+int ban_list_copy(const struct ban_list *l, struct ban_list **ret)
+{
+	struct ban_list *c = calloc(1, sizeof(*c));
+
+	if (c == NULL || (l->n > 0 && (c->v = calloc(l->n, sizeof(*c->v))) == NULL))
+		goto nomem;
+	for (; c->n < l->n; c->n++) {
+		c->v[c->n] = l->v[c->n];
+		if (l->v[c->n].ip != NULL && (c->v[c->n].ip = strdup(l->v[c->n].ip)) == NULL)
+			goto nomem;
+	}
+	*ret = c;
+	return 0;
+nomem:
+	ban_list_free(c);
+	return ERR_NOMEM;
 }
 
 void ban_list_free(struct ban_list *l)

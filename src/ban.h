@@ -29,4 +29,8 @@ struct ban_list {
 int ban_list_parse_occtl(const char *text, size_t len, int64_t now, struct ban_list **ret,
 			 struct err_info *ei);
 
+/* A deep copy of l (nothing shared with it) into *ret, for the caller to
+ * free with ban_list_free(). ERR_NOMEM (*ret untouched) or 0. */
+int ban_list_copy(const struct ban_list *l, struct ban_list **ret);
+
 void ban_list_free(struct ban_list *l);

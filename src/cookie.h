@@ -53,5 +53,9 @@ bool cookie_is_resumable(const struct cookie *c, int64_t now);
 void cookie_list_keep(struct cookie_list *l, bool (*keep)(const struct cookie *c, void *arg),
 		      void *arg);
 
+/* A deep copy of l (nothing shared with it) into *ret, for the caller to
+ * free with cookie_list_free(). ERR_NOMEM (*ret untouched) or 0. */
+int cookie_list_copy(const struct cookie_list *l, struct cookie_list **ret);
+
 /* Free l and every cookie in it; l may be NULL. */
 void cookie_list_free(struct cookie_list *l);

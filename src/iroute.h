@@ -28,4 +28,8 @@ struct iroute_list {
 int iroute_list_parse_occtl(const char *text, size_t len, struct iroute_list **ret,
 			    struct err_info *ei);
 
+/* A deep copy of l (nothing shared with it) into *ret, for the caller to
+ * free with iroute_list_free(). ERR_NOMEM (*ret untouched) or 0. */
+int iroute_list_copy(const struct iroute_list *l, struct iroute_list **ret);
+
 void iroute_list_free(struct iroute_list *l);

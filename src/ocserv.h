@@ -78,18 +78,24 @@ const char *ocserv_backend_name(const struct ocserv *oc);
 const char *ocserv_backend_in_use(const struct ocserv *oc);
 
 /* Coalescing of reads (status, list, user, id, cookies, cookie, iroutes,
- * bans, ban_points): concurrent calls with the same arguments share one
- * backend call (single flight: the first caller runs it, the others wait
- * for its result and get their own copy), always. With cache_ms > 0 a
- * result is also reused by identical calls for cache_ms after it was
- * read. Every write (disconnect, unban, reload, terminate) empties the
- * cache, and so do errors (they are never cached). ocserv_id_within() is
- * neither shared nor cached: its callers need a fresh answer within their
- * own deadline. Call before the first request; default 0. */
+ * bans, ban_points): concurrent calls with the same arguments (for status,
+ * the same timeout too) share one backend call (single flight: the first
+ * caller runs it, the others wait for its result and get their own deep
+ * copy, theirs to edit and free), always. An error is shared the same way
+ * (same ERR_* and err_info) but never cached. With cache_ms > 0 a result
+ * is also reused by identical calls for cache_ms (monotonic clock) after it
+ * was read. Every write (disconnect, unban, reload, terminate) empties the
+ * cache when it starts and when it ends, and a read still in flight then is
+ * neither cached nor shared with later callers: after a write returns, no
+ * read older than it is reused. ocserv_version() and ocserv_id_within() are
+ * neither shared nor cached (the latter's callers need a fresh answer
+ * within their own deadline). Memory is bounded: at most 256 distinct reads
+ * in flight or cached (more run alone), arguments over 127 bytes are not
+ * coalesced. Call before the first request; default 0. */
 void ocserv_set_cache(struct ocserv *oc, unsigned cache_ms);
 
 struct ocserv_coalesce_stats {
-	uint64_t backend_calls; /* reads that reached the backend */
+	uint64_t backend_calls; /* reads that reached the backend (id_within too) */
 	uint64_t shared;	/* reads answered by another caller's in-flight call */
 	uint64_t cached;	/* reads answered from the cache */
 };

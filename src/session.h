@@ -70,4 +70,8 @@ void session_list_keep_authenticated(struct session_list *l);
  * exactly: occtl matches names after its own parsing of its command line). */
 void session_list_keep_user(struct session_list *l, const char *username);
 
+/* A deep copy of l (nothing shared with it) into *ret, for the caller to
+ * free with session_list_free(). ERR_NOMEM (*ret untouched) or 0. */
+int session_list_copy(const struct session_list *l, struct session_list **ret);
+
 void session_list_free(struct session_list *l);
