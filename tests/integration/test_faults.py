@@ -1,5 +1,9 @@
 """Faults: ocserv down and back, an occtl that hangs (real ocserv SIGSTOPped), a missing occtl,
-occtl printing garbage, SIGTERM with a request in flight, parallel requests, occtl via sudo."""
+occtl printing garbage, SIGTERM with a request in flight, parallel requests, occtl via sudo.
+
+Tests of occtl exec itself (a fake or missing occtl, sudo) pin OCSERV_BACKEND=occtl: the
+default (auto) talks to ocserv's control socket when it can, and would never run their occtl.
+The hang tests run with the default backend: a SIGSTOPped ocserv stalls both backends alike."""
 
 import stat
 import threading
@@ -130,7 +134,7 @@ def test_hanging_occtl_times_out(make_agent, lab, hang, netns):
 
 def test_hanging_occtl_via_sudo_leaves_no_orphan(make_agent, lab, hang, netns):
     """The production setting: `sudo -n occtl`. Killing only sudo would leave occtl behind."""
-    a = make_agent(timeout_ms=1500, env={"OCCTL_USE_SUDO": "true"})
+    a = make_agent(timeout_ms=1500, env={"OCSERV_BACKEND": "occtl", "OCCTL_USE_SUDO": "true"})
     hang()
     t0 = time.monotonic()
     r = a.get("/ocserv/sessions", timeout=30)
@@ -275,7 +279,7 @@ def test_sigterm_during_hung_occtl_exits_zero(make_agent, lab, hang, netns):
 # ---- occtl missing, failing, printing garbage -----------------------------------------------
 
 def test_occtl_not_found(make_agent):
-    a = make_agent(env={"OCCTL_PATH": "/nonexistent/dir/occtl"})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": "/nonexistent/dir/occtl"})
     for method, path, body in SESSION_ENDPOINTS:
         assert_error(call(a, method, path, body), 503, "OCCTL_NOT_FOUND")
     h = assert_ok(a.get("/ocserv/health"))
@@ -285,14 +289,14 @@ def test_occtl_not_found(make_agent):
 
 def test_occtl_bad_json(make_agent, tmp_path):
     occtl = fake_occtl(tmp_path, 'echo "this is { not json"\nexit 0\n')
-    a = make_agent(env={"OCCTL_PATH": occtl})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": occtl})
     assert_error(a.get("/ocserv/sessions"), 502, "OCCTL_BAD_JSON")
     assert_error(a.get("/ocserv/status"), 502, "OCCTL_BAD_JSON")
 
 
 def test_occtl_nonzero_exit_is_occtl_failed_without_detail(make_agent, tmp_path):
     occtl = fake_occtl(tmp_path, 'echo "internal-detail-xyzzy" >&2\nexit 1\n')
-    a = make_agent(env={"OCCTL_PATH": occtl})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": occtl})
     r = a.get("/ocserv/sessions")
     assert_error(r, 503, "OCCTL_FAILED")
     assert "xyzzy" not in r.text  # detail goes to the log only
@@ -302,7 +306,7 @@ def test_occtl_nonzero_exit_is_occtl_failed_without_detail(make_agent, tmp_path)
 def test_occtl_huge_output_is_capped(make_agent, tmp_path):
     """64 MiB of occtl output: an error, quickly, without the agent swallowing it all."""
     occtl = fake_occtl(tmp_path, "exec /usr/bin/python3 -c 'import sys; sys.stdout.write(\"[ \" * 33554432)'\n")
-    a = make_agent(env={"OCCTL_PATH": occtl}, timeout_ms=10000)
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": occtl}, timeout_ms=10000)
     t0 = time.monotonic()
     r = a.get("/ocserv/sessions", timeout=30)
     assert_error(r, 503, "OCCTL_FAILED")  # over the 16 MiB cap: killed, not parsed
@@ -324,7 +328,7 @@ def test_occtl_argv_built_without_shell(make_agent, lab, tmp_path):
     occtl = fake_occtl(tmp_path, f'for a in "$@"; do printf "%s\\n" "$a"; done >> {record}\n'
                                  f'echo "--" >> {record}\n'
                                  'echo "[ ]"\nexit 2\n')
-    a = make_agent(env={"OCCTL_PATH": occtl})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": occtl})
     name = f"x;touch {marker}"
     r = a.get("/ocserv/session?username=" + name.replace(";", "%3B").replace(" ", "%20"))
     assert r.status in (200, 400, 503, 502), r
@@ -345,7 +349,7 @@ def test_occtl_argv_built_without_shell(make_agent, lab, tmp_path):
 
 
 def test_occtl_via_sudo(make_agent, lab):
-    a = make_agent(env={"OCCTL_USE_SUDO": "true"})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_USE_SUDO": "true"})
     st = assert_ok(a.get("/ocserv/status"))["status"]
     assert st["serverPid"] == lab.pid
     assert assert_ok(a.get("/ocserv/health"))["ocserv"] == {"ok": True}
@@ -355,7 +359,7 @@ def test_invalid_input_runs_no_occtl(make_agent, tmp_path):
     """Bad input is refused before anything runs: occtl is never started for it."""
     record = tmp_path / "calls.log"
     occtl = fake_occtl(tmp_path, f'echo "$*" >> {record}\necho "[ ]"\nexit 2\n')
-    a = make_agent(env={"OCCTL_PATH": occtl})
+    a = make_agent(env={"OCSERV_BACKEND": "occtl", "OCCTL_PATH": occtl})
     before = record.read_text() if record.exists() else ""
     bad = [
         ("GET", "/ocserv/session?username=-x", None),
