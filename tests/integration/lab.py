@@ -13,6 +13,9 @@ Pieces (each usable on its own):
   Agent  - start build/ocserv-agent with a clean environment, wait for /ocserv/health, stop it
            with SIGTERM and get its exit code, read its captured stderr log.
   http_request / Response - a tiny stdlib HTTP client.
+  SSEStream / hook_send - an event-stream client on a raw socket (Last-Event-ID, small receive
+           buffers, stalled readers) and a fake connect/disconnect-script report to a hook
+           socket, for the /ocserv/events tests.
 
 CLI (root only):
   lab.py up --state DIR [--agent]   start netns + ocserv + two demo users (+ agent), write DIR/lab.env
@@ -342,6 +345,338 @@ def http_request(port, method, path, *, token=None, body=None, json_body=None, h
         return Response(resp.status, resp.reason, resp.getheaders(), data, time.monotonic() - t0)
     finally:
         conn.close()
+
+
+class SSEMessage:
+    """One Server-Sent Events message: an event (id, event, data) or a comment line (comment).
+    t is the time.monotonic() at which its last byte arrived."""
+
+    def __init__(self, t, comment=None, id=None, event=None, data=None):
+        self.t = t
+        self.comment = comment
+        self.id = id
+        self.event = event
+        self.data = data
+
+    @property
+    def is_comment(self):
+        return self.comment is not None
+
+    def json(self):
+        return json.loads(self.data)
+
+    def __repr__(self):
+        if self.is_comment:
+            return f"<SSE :{self.comment}>"
+        return f"<SSE id={self.id} event={self.event} data={self.data[:200]}>"
+
+
+class SSEStream:
+    """A GET of an event stream on a raw socket, so that a test controls what a browser's
+    EventSource hides: the request headers (Last-Event-ID), the socket's receive buffer, and
+    whether anything reads at all.
+
+    read=True: the status line and headers are read at once (status, headers; a non-200 answer's
+    body is read too: response), then a thread reads the body (chunked or not), parses it into
+    SSEMessage objects (messages, with arrival times) until the server ends it (ended).
+    read=False: only the request is sent; nothing reads until drain() (a stalled subscriber: give
+    it a small rcvbuf so that the server's writes to it soon block).
+    Every wait is bounded; close() always ends the socket and the thread."""
+
+    def __init__(self, port, path="/ocserv/events", *, token=None, headers=None,
+                 host="127.0.0.1", rcvbuf=None, timeout=10.0, read=True):
+        self.path = path
+        self.messages = []
+        self.ended = False
+        self.end_time = None
+        self.error = None
+        self.status = None
+        self.headers = {}
+        self.response = None
+        self._cond = threading.Condition()
+        self._thread = None
+        self._buf = b""
+        self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        try:
+            if rcvbuf:
+                self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+            self.sock.settimeout(timeout)
+            self.sock.connect((host, port))
+            req = [f"GET {path} HTTP/1.1", f"Host: {host}:{port}", "Accept: text/event-stream"]
+            if token is not None:
+                req.append(f"Authorization: Bearer {token}")
+            for k, v in (headers or {}).items():
+                req.append(f"{k}: {v}")
+            self.sock.sendall(("\r\n".join(req) + "\r\n\r\n").encode())
+            if read:
+                self._read_head(timeout)
+        except BaseException:
+            self.sock.close()
+            raise
+
+    # ---- response head -----------------------------------------------------------------
+    def _recv(self, deadline):
+        left = deadline - time.monotonic()
+        if left <= 0:
+            raise LabError(f"SSE {self.path}: timed out reading")
+        self.sock.settimeout(left)
+        data = self.sock.recv(65536)
+        return data
+
+    def _read_head(self, timeout):
+        deadline = time.monotonic() + timeout
+        t0 = time.monotonic()
+        while b"\r\n\r\n" not in self._buf:
+            data = self._recv(deadline)
+            if not data:
+                raise LabError(f"SSE {self.path}: connection closed before the response head: "
+                               f"{self._buf[:300]!r}")
+            self._buf += data
+            if len(self._buf) > 65536:
+                raise LabError(f"SSE {self.path}: response head over 64 KiB")
+        head, self._buf = self._buf.split(b"\r\n\r\n", 1)
+        lines = head.decode("latin-1").split("\r\n")
+        self.status = int(lines[0].split()[1])
+        hl = []
+        for line in lines[1:]:
+            k, _, v = line.partition(":")
+            hl.append((k.strip(), v.strip()))
+        self.headers = {k.lower(): v for k, v in hl}
+        self.chunked = "chunked" in self.headers.get("transfer-encoding", "").lower()
+        if self.status != 200:
+            body = self._read_plain_body(deadline)
+            self.response = Response(self.status, lines[0], hl, body, time.monotonic() - t0)
+            self.ended = True
+            return
+        self._thread = threading.Thread(target=self._run, daemon=True,
+                                        name=f"sse-{self.sock.fileno()}")
+        self._thread.start()
+
+    def _read_plain_body(self, deadline):
+        """A non-stream answer's body: Content-Length bytes, or chunks, or until EOF."""
+        if self.chunked:
+            out = b""
+            for piece in self._chunks(lambda: self._recv(deadline)):
+                out += piece
+            return out
+        n = int(self.headers.get("content-length", "-1"))
+        while n < 0 or len(self._buf) < n:
+            data = self._recv(deadline)
+            if not data:
+                break
+            self._buf += data
+        return self._buf if n < 0 else self._buf[:n]
+
+    def header(self, name):
+        return self.headers.get(name.lower())
+
+    # ---- body --------------------------------------------------------------------------
+    def _chunks(self, recv):
+        """Yield the de-chunked body pieces; stop at the last chunk or EOF."""
+        while True:
+            while b"\r\n" not in self._buf:
+                data = recv()
+                if not data:
+                    return
+                self._buf += data
+            line, rest = self._buf.split(b"\r\n", 1)
+            size = int(line.split(b";")[0].strip() or b"0", 16)
+            while len(rest) < size + 2:
+                data = recv()
+                if not data:
+                    if rest[:size]:
+                        yield rest[:size]
+                    return
+                rest += data
+            self._buf = rest[size + 2:]
+            if size == 0:
+                return
+            yield rest[:size]
+
+    def _raw_pieces(self, recv):
+        if self._buf:
+            piece, self._buf = self._buf, b""
+            yield piece
+        while True:
+            data = recv()
+            if not data:
+                return
+            yield data
+
+    def _run(self):
+        self.sock.settimeout(None)
+
+        def recv():
+            try:
+                return self.sock.recv(65536)
+            except OSError:
+                return b""
+
+        pieces = self._chunks(recv) if self.chunked else self._raw_pieces(recv)
+        text = b""
+        fields = {}
+        try:
+            for piece in pieces:
+                text += piece
+                while True:
+                    i = text.find(b"\n")
+                    if i < 0:
+                        break
+                    line = text[:i].rstrip(b"\r").decode("utf-8", "replace")
+                    text = text[i + 1:]
+                    self._line(line, fields)
+        except Exception as exc:  # noqa: BLE001 - report in the test, not on stderr
+            self.error = exc
+        with self._cond:
+            self.ended = True
+            self.end_time = time.monotonic()
+            self._cond.notify_all()
+
+    def _line(self, line, fields):
+        now = time.monotonic()
+        if line == "":
+            if fields:
+                msg = SSEMessage(now, id=fields.get("id"), event=fields.get("event", "message"),
+                                 data="\n".join(fields.get("data", [])))
+                fields.clear()
+                self._add(msg)
+            return
+        if line.startswith(":"):
+            self._add(SSEMessage(now, comment=line[1:].strip()))
+            return
+        name, _, value = line.partition(":")
+        if value.startswith(" "):
+            value = value[1:]
+        if name == "data":
+            fields.setdefault("data", []).append(value)
+        else:
+            fields[name] = value
+
+    def _add(self, msg):
+        with self._cond:
+            self.messages.append(msg)
+            self._cond.notify_all()
+
+    # ---- waiting -----------------------------------------------------------------------
+    def events(self, pred=None):
+        """The event messages so far (comments left out), optionally filtered."""
+        with self._cond:
+            return [m for m in self.messages if not m.is_comment and (pred is None or pred(m))]
+
+    def comments(self):
+        with self._cond:
+            return [m for m in self.messages if m.is_comment]
+
+    def wait(self, check, timeout, what="SSE messages"):
+        """Wait until check(messages) is truthy; return its value. LabError on timeout, or when
+        the stream ended first."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while True:
+                value = check(list(self.messages))
+                if value:
+                    return value
+                if self.ended:
+                    raise LabError(f"SSE {self.path}: stream ended while waiting for {what}; "
+                                   f"got {self.messages[-10:]!r} error={self.error!r}")
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    raise LabError(f"SSE {self.path}: timed out after {timeout}s waiting for "
+                                   f"{what}; got {self.messages[-10:]!r}")
+                self._cond.wait(left)
+
+    def wait_events(self, count, timeout, pred=None, what=None):
+        """Wait for at least count event messages (matching pred); return all of them."""
+        def check(msgs):
+            evs = [m for m in msgs if not m.is_comment and (pred is None or pred(m))]
+            return evs if len(evs) >= count else None
+
+        return self.wait(check, timeout, what=what or f"{count} event(s)")
+
+    def wait_event(self, pred, timeout, what="an event"):
+        """The first event message matching pred."""
+        return self.wait_events(1, timeout, pred, what)[0]
+
+    def wait_end(self, timeout):
+        """Wait until the server ends the stream; True if it did in time."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not self.ended:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self._cond.wait(left)
+        return True
+
+    def drain(self, timeout=10.0):
+        """For read=False: read whatever the server sent until it closes the connection or
+        timeout passes. Returns (bytes, closed_by_server)."""
+        deadline = time.monotonic() + timeout
+        out = b""
+        while True:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                return out, False
+            self.sock.settimeout(left)
+            try:
+                data = self.sock.recv(65536)
+            except socket.timeout:
+                return out, False
+            except OSError:
+                return out, True
+            if not data:
+                return out, True
+            out += data
+
+    def close(self):
+        try:
+            self.sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+        self.sock.close()
+        if self._thread is not None:
+            self._thread.join(5.0)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
+
+
+def hook_send(socket_path, variables, timeout=5.0):
+    """Send one connect/disconnect-script report to an agent's hook socket, as `ocserv-agent
+    hook` does (KEY=VALUE lines, an empty line; hook_server.h), and return its answer line
+    ("allow" or "deny ..."). For tests that need many events fast."""
+    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as s:
+        s.settimeout(timeout)
+        s.connect(socket_path)
+        s.sendall("".join(f"{k}={v}\n" for k, v in variables.items()).encode() + b"\n")
+        out = b""
+        while not out.endswith(b"\n"):
+            data = s.recv(4096)
+            if not data:
+                break
+            out += data
+        return out.decode("utf-8", "replace").strip()
+
+
+def unix_peer_pids(path):
+    """The pids holding the client end of a connection to the unix listening socket at path
+    (`ss -xnp`: the accepted end names the path; its peer inode is the client's end)."""
+    r = subprocess.run(["ss", "-xnpa"], capture_output=True, text=True, timeout=10)
+    by_inode = {}
+    peers = []
+    for line in r.stdout.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) < 8:
+            continue
+        local, local_ino, peer_ino = parts[4], parts[5], parts[7]
+        pids = [int(p) for p in re.findall(r"pid=(\d+)", line)]
+        by_inode[local_ino] = pids
+        if local == path and parts[1] == "ESTAB":
+            peers.append(peer_ino)
+    return {p for ino in peers for p in by_inode.get(ino, [])}
 
 
 # --------------------------------------------------------------------------------------------
