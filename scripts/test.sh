@@ -54,13 +54,14 @@ for t in occtl api env radius ocserv_conf local ocpasswd userconf ctl events; do
 	rm -f "$log"
 done
 
-# integration LABEL AGENT_BINARY [pytest args...]
+# integration LABEL AGENT_BINARY [pytest args...]   (OA_TESTS: which tests, default all)
 integration() {
 	local label=$1 bin=$2 junit rc=0 p f
 	shift 2
 	junit=$(mktemp /tmp/oa-junit.XXXXXX.xml)
+	# shellcheck disable=SC2086 # OA_TESTS is a list of paths
 	OA_AGENT_BIN=$bin /usr/bin/python3 -m pytest -p no:cacheprovider -q \
-		--junitxml="$junit" tests/integration "$@" || rc=$?
+		--junitxml="$junit" ${OA_TESTS:-tests/integration} "$@" || rc=$?
 	read -r p f < <(/usr/bin/python3 - "$junit" <<'PY'
 import sys, xml.etree.ElementTree as ET
 t = ET.parse(sys.argv[1]).getroot()
@@ -82,6 +83,13 @@ integration plain "$PWD/build/ocserv-agent" "$@"
 # The same suite against the ASan+UBSan agent: a sanitizer report aborts it
 # (abort_on_error) or makes its exit code non-zero, and the tests see both.
 OA_AGENT_SANITIZED=1 integration asan "$PWD/build-asan/ocserv-agent" "$@"
+# The default backend is the control socket (the tests run as root); the suites
+# that read or change sessions, cookies, bans and iroutes again on occtl exec,
+# the backend of an agent that is not root.
+occtl_suites="test_sessions test_users_sessions test_cookies test_bans test_iroutes
+	test_disconnect test_terminate test_capabilities test_health test_status"
+OA_TESTS=$(for t in $occtl_suites; do [ -f "tests/integration/$t.py" ] && echo "tests/integration/$t.py"; done) \
+	OA_BACKEND=occtl integration "backend occtl" "$PWD/build/ocserv-agent" "$@"
 
 # Opt-in, e.g. OA_LAB_VERSIONS="1.3.0 1.5.0": the suite again (plain agent) against each of these
 # ocserv versions, run from a Debian chroot (tests/integration/lab_chroot.py) that

@@ -29,6 +29,7 @@ static const struct api_route *const routes[] = {
 	&api_route_unban,
 	&api_route_reload,
 	&api_route_capabilities,
+	&api_route_events,
 	&api_route_service,
 	&api_route_service_action,
 	/* Literal paths before the {} that would also match them. */
@@ -264,7 +265,11 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 			 API_MAX_PARAM - 1);
 
 	rs->status = err_http_status(r);
-	if (r == 0 && rp.text != NULL) {
+	if (r == 0 && rp.stream != NULL) {
+		rs->stream = rp.stream;
+		rs->stream_ctx = rp.stream_ctx;
+		rp.stream = NULL;
+	} else if (r == 0 && rp.text != NULL) {
 		rs->body = rp.text;
 		rs->body_len = rp.text_len;
 		rp.text = NULL;
@@ -272,6 +277,7 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 		set_body(rs, rp.body, rq);
 	} else {
 		json_t *env = error_envelope(rq, r, &rp);
+		rs->retry_after = rp.retry_after;
 		set_body(rs, env, rq);
 		json_decref(env);
 		log_msg(r == ERR_INTERNAL || r == ERR_NOMEM ? LOG_ERR : LOG_WARNING, rq->id,
@@ -280,4 +286,6 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 	}
 	json_decref(rp.body);
 	free(rp.text);
+	if (rp.stream != NULL) /* a handler that failed after starting one */
+		rp.stream->close(rp.stream_ctx);
 }

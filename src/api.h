@@ -17,14 +17,20 @@
 
 /* What a handler gives back. On success, body is the whole response object
  * (starting with "ok": true), or text holds it already rendered (malloc'd;
- * for responses that grow with the number of sessions). On error, body (optional) holds extra
- * top-level members, message (optional) overrides the code's default text
- * for the client, and ei carries detail for the log only. The router frees
- * body. */
+ * for responses that grow with the number of sessions), or stream and
+ * stream_ctx a stream (see http_server.h; answered 200 with no JSON, the
+ * transport owns stream_ctx from then on). On error, body (optional) holds
+ * extra top-level members, message (optional) overrides the code's default
+ * text for the client, retry_after (optional, seconds) becomes a
+ * Retry-After header, and ei carries detail for the log only. The router
+ * frees body and text, and closes a stream returned with an error. */
 struct api_reply {
 	json_t *body;
 	char *text;
 	size_t text_len;
+	const struct http_stream_ops *stream;
+	void *stream_ctx;
+	unsigned retry_after;
 	const char *message;
 	char msgbuf[160];
 	struct err_info ei;
@@ -63,7 +69,7 @@ extern const struct api_route api_route_health, api_route_status, api_route_sess
 	api_route_userconf_users, api_route_userconf_user_get, api_route_userconf_user_put,
 	api_route_userconf_user_patch, api_route_userconf_user_delete, api_route_userconf_groups,
 	api_route_userconf_group_get, api_route_userconf_group_put, api_route_userconf_group_patch,
-	api_route_userconf_group_delete;
+	api_route_userconf_group_delete, api_route_events;
 
 /* The http_handler_fn of the agent; app is a struct agent. */
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs);

@@ -1,5 +1,8 @@
 /* GET /ocserv/capabilities: what this agent can do with the ocserv it runs
- * beside, version-dependent features reported as they are right now. */
+ * beside, version-dependent features reported as they are right now.
+ * ocserv.backend is the configured backend (auto, ctl, occtl), backendInUse
+ * the one serving calls now; capabilities.events says whether GET
+ * /ocserv/events is served. */
 #include <stdatomic.h>
 
 #include "api.h"
@@ -29,17 +32,18 @@ static int handle_capabilities(struct agent *ag, const struct http_request *rq,
 	terminate_support(&ag->terminate, &ts);
 	service_options_from_config(ag->cfg, &so);
 	rp->body = json_pack(
-		"{s:b,s:{s:o,s:s},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,"
-		"s:{s:b,s:o,s:s,s:o},s:[iii],s:b}}",
+		"{s:b,s:{s:o,s:s,s:s?},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,"
+		"s:{s:b,s:o,s:s,s:o},s:[iii],s:b,s:b}}",
 		"ok", 1, "ocserv", "version", ts.version[0] ? json_string(ts.version) : json_null(),
-		"backend", ocserv_backend_name(ag->oc), "capabilities", "listSessions", 1,
+		"backend", ocserv_backend_name(ag->oc), "backendInUse",
+		ocserv_backend_in_use(ag->oc), "capabilities", "listSessions", 1,
 		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1,
 		"userSessions", 1, "sessionDetail", 1, "cookies", 1, "iroutes", 1, "bans", 1,
 		"unban", 1, "reload", 1, "serviceControl", service_check_systemd(&so, &se) == 0,
 		"terminate", "supported", ts.supported, "method",
 		ts.method ? json_string(ts.method) : json_null(), "reason", ts.reason,
 		"lastHookEventAt", last_event(&ag->terminate), "healthTiers", 1, 2, 3, "loginProbe",
-		ag->cfg->probe_user != NULL);
+		ag->cfg->probe_user != NULL, "events", ag->events != NULL);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
 }
 

@@ -5,6 +5,8 @@
  * end-to-end login; both add `tier`, `healthy` and `checks` to the tier-1
  * body, which stays exactly what it was without the parameter (or with
  * tier=1) so existing clients see no change. */
+#include <stdatomic.h>
+#include <stdint.h>
 #include <string.h>
 #include <time.h>
 
@@ -12,6 +14,7 @@
 #include "build_config.h"
 #include "health_checks.h"
 #include "log.h"
+#include "timefmt.h"
 
 static unsigned readiness_timeout(const struct agent *ag)
 {
@@ -87,6 +90,51 @@ static int add_checks(struct agent *ag, const struct http_request *rq, int tier,
 	return 0;
 }
 
+/* Where events come from now: ocserv's subscription when it is live, else
+ * the hook once ocserv has run it, else nowhere (yet). */
+static const char *events_source(const struct agent *ag, const struct event_hub_stats *st)
+{
+	if (st->ctl_live && !st->ctl_deaf)
+		return "ctl";
+	if (st->hook_heard || atomic_load(&ag->terminate.last_event) > 0)
+		return "hook";
+	return "none";
+}
+
+static json_t *json_u64(uint64_t v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+/* Epoch milliseconds as ISO-8601, or null when unknown (negative). */
+static json_t *json_time_ms(int64_t ms)
+{
+	struct timespec ts = {.tv_sec = ms / 1000, .tv_nsec = (long)(ms % 1000) * 1000000L};
+	char iso[40];
+
+	if (ms < 0 || timefmt_iso8601(&ts, iso, sizeof(iso)) == NULL)
+		return json_null();
+	return json_string(iso);
+}
+
+/* The event hub's state (GET /ocserv/events). */
+static json_t *events_object(struct agent *ag)
+{
+	struct event_hub_stats st = {0};
+
+	st.last_event_ms = -1;
+	if (ag->events != NULL)
+		event_hub_stats(ag->events, &st);
+	return json_pack("{s:b,s:s,s:I,s:o,s:o,s:o,s:o,s:o,s:o,s:o}", "enabled", ag->events != NULL,
+			 "source", events_source(ag, &st), "subscribers",
+			 (json_int_t)st.subscribers, "lastEventId", json_u64(st.last_id),
+			 "oldestEventId", json_u64(st.oldest_id), "published",
+			 json_u64(st.published), "droppedSubscribers", json_u64(st.dropped_lagging),
+			 "refusedSubscribers", json_u64(st.refused_subscribers),
+			 "subscriptionMissed", json_u64(st.ctl_missed), "lastEventAt",
+			 json_time_ms(st.last_event_ms));
+}
+
 static int handle_health(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
@@ -96,12 +144,14 @@ static int handle_health(struct agent *ag, const struct http_request *rq,
 	if (r < 0)
 		return r;
 	rp->body = json_pack(
-		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b},s:o,s:{s:b,s:b,s:b,s:b}}", "ok", 1, "agent",
-		"name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion", AGENT_API_VERSION,
-		"instanceId", ag->instance_id, "hostname", ag->hostname, "startedAt",
-		ag->started_at, "persistedInstanceId", ag->instance_persisted, "ocserv",
+		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s?,s:s?},s:o,s:{s:b,s:b,s:b,s:b},s:o}", "ok",
+		1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
+		AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname", ag->hostname,
+		"startedAt", ag->started_at, "persistedInstanceId", ag->instance_persisted,
+		"backend", ocserv_backend_in_use(ag->oc), "backendMode", ag->cfg->backend, "ocserv",
 		ocserv_readiness(ag, rq, &status, &status_err), "capabilities", "listSessions", 1,
-		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1);
+		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1, "events",
+		events_object(ag));
 	if (rp->body == NULL)
 		r = ERR_NOMEM;
 	else if (tier > 1)

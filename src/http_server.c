@@ -17,6 +17,16 @@
 
 #define MAX_HEADER_VALUE 8192
 #define MAX_LOGGED_PATH	 200
+/* Advisory block size of a stream response (MHD reads into its connection
+ * buffer; this only sizes a small side buffer): kept small because a
+ * thousand subscribers each have one. */
+#define STREAM_BLOCK 4096
+/* How often a reader re-reads when it is woken while it reads, before it
+ * lets MHD call again. */
+#define STREAM_REREADS 4
+/* At shutdown, how long ended streams get to send their last chunk before
+ * the daemon stops and cuts the ones whose client does not read. */
+#define STREAM_END_WAIT_MS 1000
 
 enum req_state { RQ_RECEIVING, RQ_QUEUED, RQ_DONE };
 
@@ -30,6 +40,8 @@ struct req_ctx {
 	char *method, *path, *auth, *body;
 	size_t body_cap;
 	struct http_response rs;
+	char last_event_id[HTTP_MAX_LAST_EVENT_ID + 1];
+	bool stream; /* answered with a stream: logged as such */
 	_Atomic enum req_state state;
 	struct timespec start;
 	struct req_ctx *next; /* work queue link */
@@ -49,6 +61,25 @@ struct http_server {
 	bool stopping; /* workers exit once the queue is empty */
 	pthread_t *workers;
 	unsigned n_workers;
+	/* Every stream from its start until its close() returned. */
+	struct http_stream *streams;
+	unsigned n_streams;
+	pthread_cond_t streams_gone; /* n_streams dropped to 0 */
+	_Atomic bool streams_ending; /* readers end, nothing sleeps any more */
+};
+
+/* A stream response. Lock order: the server's lock, then this lock, then
+ * libmicrohttpd's own (suspend and resume run under this lock, so that a
+ * wake never meets a connection that is not, or no longer, suspended). */
+struct http_stream {
+	struct http_server *srv;
+	struct MHD_Connection *conn;
+	const struct http_stream_ops *ops;
+	void *ctx;
+	pthread_mutex_t lock;		 /* guards suspended and woken */
+	bool suspended;			 /* the reader suspended conn; nobody resumed it yet */
+	bool woken;			 /* http_stream_wake() since the last read() began */
+	struct http_stream *prev, *next; /* srv->streams, under srv->lock */
 };
 
 const char *http_request_query(const struct http_request *rq, const char *key)
@@ -76,6 +107,10 @@ static void ctx_free(struct req_ctx *ctx)
 		explicit_bzero(ctx->body, ctx->body_cap);
 	free(ctx->body);
 	free(ctx->rs.body);
+	/* A stream the connection never got to send (the client left while
+	 * the worker ran): still closed, as the transport owns it. */
+	if (ctx->rs.stream != NULL)
+		ctx->rs.stream->close(ctx->rs.stream_ctx);
 	free(ctx);
 }
 
@@ -237,6 +272,13 @@ static int capture_request(struct req_ctx *ctx)
 			return ERR_NOMEM;
 	}
 	ctx->rq.authorization = ctx->auth;
+	const char *leid = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND, "Last-Event-ID");
+	if (leid != NULL && strlen(leid) > HTTP_MAX_LAST_EVENT_ID) {
+		ctx->rq.last_event_id_invalid = true;
+	} else if (leid != NULL) {
+		memcpy(ctx->last_event_id, leid, strlen(leid) + 1);
+		ctx->rq.last_event_id = ctx->last_event_id;
+	}
 	MHD_get_connection_values_n(ctx->conn, MHD_GET_ARGUMENT_KIND, copy_query, &ctx->rq);
 	if (ctx->body == NULL && (ctx->body = strdup("")) == NULL)
 		return ERR_NOMEM;
@@ -266,10 +308,11 @@ static struct req_ctx *ctx_new(struct http_server *s, struct MHD_Connection *c, 
 	return ctx;
 }
 
-static enum MHD_Result send_response(struct req_ctx *ctx)
+static enum MHD_Result send_buffer(struct req_ctx *ctx)
 {
 	struct MHD_Response *resp;
 	enum MHD_Result r;
+	char retry[16];
 
 	resp = MHD_create_response_from_buffer(ctx->rs.body_len, ctx->rs.body,
 					       MHD_RESPMEM_MUST_FREE);
@@ -281,11 +324,223 @@ static enum MHD_Result send_response(struct req_ctx *ctx)
 	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
 	if (ctx->rs.allow[0] != '\0')
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, ctx->rs.allow);
+	if (ctx->rs.retry_after > 0) {
+		snprintf(retry, sizeof(retry), "%u", ctx->rs.retry_after);
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	}
 	if (ctx->rq.shutting_down)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r = MHD_queue_response(ctx->conn, ctx->rs.status, resp);
 	MHD_destroy_response(resp);
 	return r;
+}
+
+/* Answer as during shutdown, on this (polling) thread: the application
+ * returns at once then. A stream in that answer would break its contract. */
+static enum MHD_Result send_shutting_down(struct req_ctx *ctx)
+{
+	struct http_server *s = ctx->srv;
+
+	free(ctx->rs.body);
+	memset(&ctx->rs, 0, sizeof(ctx->rs));
+	ctx->rq.shutting_down = true;
+	s->fn(s->app, &ctx->rq, &ctx->rs);
+	if (ctx->rs.stream != NULL || ctx->rs.body == NULL)
+		return MHD_NO; /* ctx_free() closes the stream */
+	return send_buffer(ctx);
+}
+
+/* ---- streams ---- */
+
+void http_stream_wake(struct http_stream *h)
+{
+	pthread_mutex_lock(&h->lock);
+	h->woken = true;
+	if (h->suspended) {
+		h->suspended = false;
+		MHD_resume_connection(h->conn);
+	}
+	pthread_mutex_unlock(&h->lock);
+}
+
+/* Suspend the connection until the next wake, unless one came in since
+ * read() began (its data may have been missed by that read) or streams are
+ * ending. Returns true when suspended. libmicrohttpd allows suspending from
+ * a content reader, the only place this is called from. */
+static bool stream_sleep(struct http_stream *h)
+{
+	bool slept = false;
+
+	pthread_mutex_lock(&h->lock);
+	if (!h->woken && !atomic_load(&h->srv->streams_ending)) {
+		MHD_suspend_connection(h->conn);
+		h->suspended = slept = true;
+	}
+	pthread_mutex_unlock(&h->lock);
+	return slept;
+}
+
+/* libmicrohttpd's content reader (on the connection's polling thread).
+ * Returning 0 without suspending would make that thread spin: nothing to
+ * send means sleep. */
+static ssize_t stream_reader(void *cls, uint64_t pos, char *buf, size_t max)
+{
+	struct http_stream *h = cls;
+
+	(void)pos;
+	for (unsigned i = 0; i < STREAM_REREADS; i++) {
+		if (atomic_load(&h->srv->streams_ending))
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		pthread_mutex_lock(&h->lock);
+		h->woken = false;
+		pthread_mutex_unlock(&h->lock);
+		ssize_t n = h->ops->read(h->ctx, buf, max);
+		if (n > 0)
+			return (size_t)n <= max ? n : MHD_CONTENT_READER_END_WITH_ERROR;
+		if (n < 0)
+			return MHD_CONTENT_READER_END_OF_STREAM;
+		if (stream_sleep(h))
+			return 0;
+	}
+	return 0; /* woken again and again: let MHD call back */
+}
+
+static void stream_unlink(struct http_server *s, struct http_stream *h)
+{
+	pthread_mutex_lock(&s->lock);
+	if (h->prev != NULL)
+		h->prev->next = h->next;
+	else
+		s->streams = h->next;
+	if (h->next != NULL)
+		h->next->prev = h->prev;
+	if (--s->n_streams == 0)
+		pthread_cond_broadcast(&s->streams_gone);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* libmicrohttpd's free callback of the response: the stream is over (sent
+ * to its end, client gone, or daemon stopped). No lock is held across
+ * close(): a source wakes streams under its own lock. */
+static void stream_free(void *cls)
+{
+	struct http_stream *h = cls;
+
+	h->ops->close(h->ctx);
+	stream_unlink(h->srv, h);
+	pthread_mutex_destroy(&h->lock);
+	free(h);
+}
+
+/* Put h on the server's list, unless streams are ending (then false). */
+static bool stream_register(struct http_server *s, struct http_stream *h)
+{
+	bool ok;
+
+	pthread_mutex_lock(&s->lock);
+	ok = !atomic_load(&s->streams_ending);
+	if (ok) {
+		h->next = s->streams;
+		if (s->streams != NULL)
+			s->streams->prev = h;
+		s->streams = h;
+		s->n_streams++;
+	}
+	pthread_mutex_unlock(&s->lock);
+	return ok;
+}
+
+static void stream_headers(struct MHD_Response *resp, const struct req_ctx *ctx)
+{
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctx->rs.stream->content_type);
+	MHD_add_response_header(resp, "X-Request-Id", ctx->rq.id);
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+	/* nginx would otherwise buffer the stream. */
+	MHD_add_response_header(resp, "X-Accel-Buffering", "no");
+	/* A stream ends with its connection: nothing waits behind it. */
+	MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+}
+
+/* Start the stream the application answered with. From here on it is
+ * closed exactly once: by stream_free() once the response exists, by hand
+ * before. */
+static enum MHD_Result send_stream(struct req_ctx *ctx)
+{
+	struct http_server *s = ctx->srv;
+	const struct http_stream_ops *ops = ctx->rs.stream;
+	struct http_stream *h = calloc(1, sizeof(*h));
+	struct MHD_Response *resp;
+	enum MHD_Result r;
+
+	if (h == NULL)
+		return MHD_NO; /* ctx_free() closes it */
+	h->srv = s;
+	h->conn = ctx->conn;
+	h->ops = ops;
+	h->ctx = ctx->rs.stream_ctx;
+	pthread_mutex_init(&h->lock, NULL);
+	if (!stream_register(s, h)) {
+		pthread_mutex_destroy(&h->lock);
+		free(h);
+		ops->close(ctx->rs.stream_ctx);
+		ctx->rs.stream = NULL;
+		return send_shutting_down(ctx);
+	}
+	ctx->stream = true;
+	ops->attach(h->ctx, h);
+	resp = MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, STREAM_BLOCK, stream_reader, h,
+						 stream_free);
+	if (resp == NULL) {
+		ctx->rs.stream = NULL;
+		stream_free(h);
+		return MHD_NO;
+	}
+	stream_headers(resp, ctx);
+	ctx->rs.stream = NULL; /* stream_free() closes it, also if queueing fails */
+	r = MHD_queue_response(ctx->conn, 200, resp);
+	MHD_destroy_response(resp);
+	return r;
+}
+
+static enum MHD_Result send_response(struct req_ctx *ctx)
+{
+	return ctx->rs.stream != NULL ? send_stream(ctx) : send_buffer(ctx);
+}
+
+/* End every stream: readers return END from now on, sleeping ones are
+ * woken to see it. */
+static void end_streams(struct http_server *s)
+{
+	pthread_mutex_lock(&s->lock);
+	atomic_store(&s->streams_ending, true);
+	for (struct http_stream *h = s->streams; h != NULL; h = h->next)
+		http_stream_wake(h);
+	pthread_mutex_unlock(&s->lock);
+}
+
+/* CLOCK_MONOTONIC now + ms, for pthread_cond_timedwait. */
+static void deadline_in(unsigned ms, struct timespec *ret)
+{
+	clock_gettime(CLOCK_MONOTONIC, ret);
+	ret->tv_sec += ms / 1000;
+	ret->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ret->tv_nsec >= 1000000000L) {
+		ret->tv_sec++;
+		ret->tv_nsec -= 1000000000L;
+	}
+}
+
+/* Give ended streams a moment to send their last chunk. */
+static void wait_streams(struct http_server *s, unsigned ms)
+{
+	struct timespec deadline;
+
+	deadline_in(ms, &deadline);
+	pthread_mutex_lock(&s->lock);
+	while (s->n_streams > 0 &&
+	       pthread_cond_timedwait(&s->streams_gone, &s->lock, &deadline) == 0)
+		;
+	pthread_mutex_unlock(&s->lock);
 }
 
 /* libmicrohttpd 0.9.75 closes the connection if a response is queued on the
@@ -346,8 +601,9 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 		    (double)(now.tv_nsec - ctx->start.tv_nsec) / 1e6;
 	loggable(path, sizeof(path), ctx->path);
 	loggable(method, sizeof(method), ctx->method);
-	log_msg(LOG_INFO, ctx->rq.id, "request method=%s path=%s status=%u duration_ms=%.2f%s",
-		method, path, ctx->rs.status, ms,
+	/* A stream's line comes when it ends: its duration is the stream's. */
+	log_msg(LOG_INFO, ctx->rq.id, "request method=%s path=%s status=%u duration_ms=%.2f%s%s",
+		method, path, ctx->rs.status, ms, ctx->stream ? " stream=1" : "",
 		toe == MHD_REQUEST_TERMINATED_COMPLETED_OK ? "" : " aborted=1");
 	*con_cls = NULL;
 	ctx_free(ctx);
@@ -403,6 +659,7 @@ static void server_free(struct http_server *s)
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->streams_gone);
 	free(s);
 }
 
@@ -435,6 +692,7 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_cond_init(&s->idle, &ca);
+	pthread_cond_init(&s->streams_gone, &ca);
 	pthread_condattr_destroy(&ca);
 	s->fn = fn;
 	s->app = app;
@@ -475,17 +733,15 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
 	pthread_mutex_lock(&s->lock);
 	s->draining = true;
 	pthread_mutex_unlock(&s->lock);
+	/* The listen socket stays open until MHD_stop_daemon: a polling thread
+	 * that sees the quiesce removes it from its epoll set, and MHD aborts
+	 * when it is closed already. */
 	fd = MHD_quiesce_daemon(s->d);
-	if (fd != MHD_INVALID_SOCKET)
-		close(fd);
+	/* First, so that subscribers see the end at once, whatever the
+	 * workers still do; no stream sleeps (suspended) from here on. */
+	end_streams(s);
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	deadline.tv_sec += grace_ms / 1000;
-	deadline.tv_nsec += (long)(grace_ms % 1000) * 1000000L;
-	if (deadline.tv_nsec >= 1000000000L) {
-		deadline.tv_sec++;
-		deadline.tv_nsec -= 1000000000L;
-	}
+	deadline_in(grace_ms, &deadline);
 	pthread_mutex_lock(&s->lock);
 	while (s->busy > 0 && pthread_cond_timedwait(&s->idle, &s->lock, &deadline) == 0)
 		;
@@ -493,6 +749,11 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
 	/* Past the grace a worker may still be in a (bounded) backend call: join
 	 * it, because MHD_stop_daemon must not meet a suspended connection. */
 	stop_workers(s);
+	/* Streams whose client does not read are cut by MHD_stop_daemon, which
+	 * calls their close() through stream_free(). */
+	wait_streams(s, STREAM_END_WAIT_MS);
 	MHD_stop_daemon(s->d);
+	if (fd != MHD_INVALID_SOCKET)
+		close(fd);
 	server_free(s);
 }

@@ -16,15 +16,18 @@
 #include "err.h"
 #include "request_id.h"
 
-#define HTTP_MAX_QUERY_ARGS 16
+#define HTTP_MAX_QUERY_ARGS    16
+#define HTTP_MAX_LAST_EVENT_ID 64
 
 struct http_request {
 	char id[REQUEST_ID_LEN]; /* unique request id */
 	const char *method;
-	const char *path;	   /* without the query string, not percent-decoded */
-	const char *authorization; /* Authorization header or NULL */
-	const char *last_event_id; /* Last-Event-ID header (SSE reconnects) or NULL */
-	const char *body;	   /* NUL-terminated; "" when none */
+	const char *path;	    /* without the query string, not percent-decoded */
+	const char *authorization;  /* Authorization header or NULL */
+	const char *last_event_id;  /* Last-Event-ID header (SSE reconnects) or NULL */
+	bool last_event_id_invalid; /* it was longer than HTTP_MAX_LAST_EVENT_ID bytes
+				     * (last_event_id is NULL): answer 400 */
+	const char *body;	    /* NUL-terminated; "" when none */
 	size_t body_len;
 	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
 	bool query_invalid;  /* a query argument held a NUL byte, or too many were sent */
@@ -42,10 +45,14 @@ const char *http_request_query(const struct http_request *rq, const char *key);
 struct http_stream;
 
 /* A response body produced over time (Server-Sent Events). The transport
- * sends it with Content-Type content_type, no caching and no length, on a
- * polling thread, without a thread of its own: read() is called whenever
- * the client can take more; when it returns 0 the connection sleeps
- * (suspended) until the source calls http_stream_wake(). */
+ * sends it with Content-Type content_type, no caching (Cache-Control:
+ * no-cache, X-Accel-Buffering: no for proxies), no length (chunked) and
+ * Connection: close, on a polling thread, without a thread of its own:
+ * read() is called whenever the client can take more; when it returns 0 the
+ * connection sleeps (suspended) until the source calls http_stream_wake().
+ * The request's log line is written when the stream ends, with its whole
+ * duration. A client that vanished is only noticed when something is
+ * written: the source should send a heartbeat now and then. */
 struct http_stream_ops {
 	const char *content_type;
 	/* Called once, before the first read, with the handle to wake this
@@ -83,7 +90,8 @@ struct http_response {
 
 /* Called on a worker thread for every request; during shutdown also on a
  * polling thread, with rq->shutting_down set, and must then return at once.
- * Must fill rs->status and rs->body. rq is valid only during the call. */
+ * Must fill rs->status and rs->body, or rs->stream. rq is valid only during
+ * the call. */
 typedef void http_handler_fn(void *app, const struct http_request *rq, struct http_response *rs);
 
 struct http_server_options {
@@ -100,7 +108,10 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 				      void *app, struct err_info *ei);
 
 /* Streams (SSE) are ended first: each gets HTTP_STREAM_END semantics (its
- * connection is resumed, finished and its close() called).
+ * connection is resumed, finished and its close() called); a stream response
+ * that a worker produces after that is not started (its close() is called
+ * and the request is answered with rq->shutting_down set). Streams whose
+ * client does not read are cut when the daemon stops, up to a second later.
  * Stop accepting connections and stop starting work: requests that arrive
  * on open keep-alive connections, or wait in the queue, are answered with
  * rq->shutting_down set and the connection closed. Requests already running

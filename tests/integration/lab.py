@@ -1377,6 +1377,10 @@ class Agent:
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):
             if k in os.environ:
                 self.env[k] = os.environ[k]
+        # OA_BACKEND=occtl|ctl: run the suite on one backend (default: the agent's auto, which
+        # is the control socket here, as root). Tests that pin a backend override it in env.
+        if os.environ.get("OA_BACKEND"):
+            self.env["OCSERV_BACKEND"] = os.environ["OA_BACKEND"]
         if lab is not None:
             self.env["OCCTL_SOCKET"] = lab.socket
             self.env["OCSERV_CONF_PATH"] = lab.conf

@@ -14,7 +14,8 @@ from lab import OPENCONNECT, Lab, free_port, wait_until
 
 TIER2 = ["ocservProcess", "ocservConf", "tcpListen", "udpListen", "occtlSocket", "certificate",
          "stateDirDisk", "logDirDisk", "agentMemory"]
-V1_KEYS = {"ok", "agent", "ocserv", "capabilities"}
+# The v1 keys, and "events" (the event hub, added with GET /ocserv/events).
+V1_KEYS = {"ok", "agent", "ocserv", "capabilities", "events"}
 
 
 def probe_env(user="alice", password="alice-pw"):

@@ -2470,6 +2470,281 @@ static void test_capabilities(void **state)
 	cfg.probe_user = NULL;
 }
 
+/* ---- GET /ocserv/events ---- */
+
+static struct event_hub *hub_new(unsigned max_subscribers)
+{
+	struct event_hub_options o = {.capacity = 16,
+				      .max_subscribers = max_subscribers,
+				      .heartbeat_ms = 60000,
+				      .usage_wait_ms = 100};
+	struct err_info ei = {{0}};
+	struct event_hub *h = event_hub_new(&o, &ei);
+
+	if (h == NULL)
+		fail_msg("event_hub_new: %s", ei.detail);
+	return h;
+}
+
+static void publish_connect(struct event_hub *h, const char *username)
+{
+	struct event *ev = event_new(EVENT_CONNECT);
+
+	assert_non_null(ev);
+	ev->username = strdup(username);
+	ev->vpn_session_id = 4242;
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ev), 0);
+}
+
+/* Run a request that must start a stream; returns it in rs. */
+static void handle_stream(const struct http_request *rq, struct http_response *rs)
+{
+	memset(rs, 0, sizeof(*rs));
+	api_handle(&ag, rq, rs);
+	if (rs->status != 200 || rs->stream == NULL)
+		fail_msg("%s: status %u, body %s", rq->path, rs->status,
+			 rs->body ? rs->body : "(null)");
+	assert_null(rs->body);
+	assert_int_equal(rs->retry_after, 0);
+	assert_non_null(strstr(rs->stream->content_type, "text/event-stream"));
+}
+
+/* What the stream has to send now (reads until it has nothing). */
+static void stream_drain(struct http_response *rs, char *buf, size_t len)
+{
+	size_t n = 0;
+	ssize_t r;
+
+	while (n + 1 < len && (r = rs->stream->read(rs->stream_ctx, buf + n, len - 1 - n)) > 0)
+		n += (size_t)r;
+	buf[n] = '\0';
+}
+
+static void test_events_bad_requests(void **state)
+{
+	static const char *bad[][2] = {
+		{"type", "connects"},
+		{"type", "CONNECT"},
+		{"type", "connect,"},
+		{"type", ",connect"},
+		{"type", "connect,,disconnect"},
+		{"type", "connect;disconnect"},
+		{"since", "abc"},
+		{"since", "-1"},
+		{"since", "+1"},
+		{"since", " 1"},
+		{"since", "1.5"},
+		{"since", "18446744073709551616"},  /* UINT64_MAX + 1 */
+		{"since", "000000000000000000001"}, /* 21 digits */
+		{"username", "-alice"},
+		{"username", "a  b"},
+		{"username", "?"},
+	};
+	static const char *bad_leid[] = {"", "x", "-3", "99999999999999999999999", "1 "};
+	struct http_request rq;
+	struct event_hub_stats st;
+	json_t *b;
+
+	(void)state;
+	ag.events = hub_new(8);
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		req_init(&rq, "GET", "/ocserv/events");
+		req_query(&rq, bad[i][0], bad[i][1]);
+		b = handle(&rq, 400, NULL);
+		assert_string_equal(err_code_of(b), "BAD_REQUEST");
+		/* The message names what is wrong. */
+		if (strstr(sget(json_object_get(b, "error"), "message"), bad[i][0]) == NULL)
+			fail_msg("%s=%s: message '%s'", bad[i][0], bad[i][1],
+				 sget(json_object_get(b, "error"), "message"));
+		json_decref(b);
+	}
+	for (size_t i = 0; i < sizeof(bad_leid) / sizeof(bad_leid[0]); i++) {
+		req_init(&rq, "GET", "/ocserv/events");
+		rq.last_event_id = bad_leid[i];
+		expect_error(&rq, 400, "BAD_REQUEST");
+	}
+	req_init(&rq, "GET", "/ocserv/events");
+	rq.last_event_id_invalid = true; /* too long for the transport */
+	expect_error(&rq, 400, "BAD_REQUEST");
+	/* A bad since is an error even when the header decides. */
+	req_init(&rq, "GET", "/ocserv/events");
+	rq.last_event_id = "5";
+	req_query(&rq, "since", "x");
+	expect_error(&rq, 400, "BAD_REQUEST");
+	/* Authentication and method come first. */
+	req_init(&rq, "GET", "/ocserv/events");
+	rq.authorization = "Bearer nope";
+	expect_error(&rq, 401, "UNAUTHORIZED");
+	req_init(&rq, "POST", "/ocserv/events");
+	expect_error(&rq, 405, "METHOD_NOT_ALLOWED");
+	event_hub_stats(ag.events, &st);
+	assert_int_equal(st.subscribers, 0);
+	event_hub_free(ag.events);
+	ag.events = NULL;
+	assert_int_equal(backend_calls(), 0);
+}
+
+static void test_events_disabled(void **state)
+{
+	struct http_request rq;
+
+	(void)state;
+	ag.events = NULL;
+	req_init(&rq, "GET", "/ocserv/events");
+	expect_error(&rq, 501, "NOT_SUPPORTED");
+}
+
+static void test_events_stream(void **state)
+{
+	struct http_request rq;
+	struct http_response rs;
+	char buf[8192];
+
+	(void)state;
+	ag.events = hub_new(8);
+	req_init(&rq, "GET", "/ocserv/events");
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_string_equal(buf, ": ok\n\n");
+	publish_connect(ag.events, "alice");
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "id: 1\nevent: connect\ndata: {"));
+	assert_non_null(strstr(buf, "\"username\":\"alice\""));
+	rs.stream->close(rs.stream_ctx);
+
+	/* Replay after ?since=. */
+	publish_connect(ag.events, "bob");
+	publish_connect(ag.events, "carol");
+	req_init(&rq, "GET", "/ocserv/events");
+	req_query(&rq, "since", "1");
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_null(strstr(buf, "id: 1\n"));
+	assert_non_null(strstr(buf, "id: 2\n"));
+	assert_non_null(strstr(buf, "id: 3\n"));
+	rs.stream->close(rs.stream_ctx);
+
+	/* Last-Event-ID wins over since. */
+	req_init(&rq, "GET", "/ocserv/events");
+	req_query(&rq, "since", "0");
+	rq.last_event_id = "2";
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_null(strstr(buf, "id: 2\n"));
+	assert_non_null(strstr(buf, "id: 3\n"));
+	rs.stream->close(rs.stream_ctx);
+
+	/* Filters: by user, by type. */
+	req_init(&rq, "GET", "/ocserv/events");
+	req_query(&rq, "since", "0");
+	req_query(&rq, "username", "bob");
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "id: 2\n"));
+	assert_null(strstr(buf, "id: 1\n"));
+	assert_null(strstr(buf, "id: 3\n"));
+	rs.stream->close(rs.stream_ctx);
+	req_init(&rq, "GET", "/ocserv/events");
+	req_query(&rq, "since", "0");
+	req_query(&rq, "type", "disconnect,resync");
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_null(strstr(buf, "event: connect"));
+	rs.stream->close(rs.stream_ctx);
+	req_init(&rq, "GET", "/ocserv/events");
+	req_query(&rq, "since", "0");
+	req_query(&rq, "type", "disconnect,connect");
+	handle_stream(&rq, &rs);
+	stream_drain(&rs, buf, sizeof(buf));
+	assert_non_null(strstr(buf, "id: 3\nevent: connect"));
+	rs.stream->close(rs.stream_ctx);
+
+	event_hub_free(ag.events);
+	ag.events = NULL;
+}
+
+/* At the cap: 429 with Retry-After; a place freed is taken again. */
+static void test_events_too_many(void **state)
+{
+	struct http_request rq;
+	struct http_response first, rs = {0};
+	struct event_hub_stats st;
+	json_t *b;
+
+	(void)state;
+	ag.events = hub_new(1);
+	req_init(&rq, "GET", "/ocserv/events");
+	handle_stream(&rq, &first);
+	api_handle(&ag, &rq, &rs);
+	assert_int_equal(rs.status, 429);
+	assert_null(rs.stream);
+	assert_int_equal(rs.retry_after, 5);
+	b = json_loads(rs.body, 0, NULL);
+	assert_string_equal(err_code_of(b), "TOO_MANY_REQUESTS");
+	json_decref(b);
+	free(rs.body);
+	event_hub_stats(ag.events, &st);
+	assert_int_equal(st.subscribers, 1);
+	assert_int_equal(st.refused_subscribers, 1);
+	first.stream->close(first.stream_ctx);
+	handle_stream(&rq, &first);
+	first.stream->close(first.stream_ctx);
+	event_hub_free(ag.events);
+	ag.events = NULL;
+}
+
+/* Health's additions: the backend and the event hub, beside what was. */
+static void test_health_backend_and_events(void **state)
+{
+	struct http_request rq;
+	struct http_response rs;
+	json_t *b, *agent, *ev;
+
+	(void)state;
+	cfg.backend = "auto";
+	req_init(&rq, "GET", "/ocserv/health");
+	b = handle(&rq, 200, NULL);
+	agent = json_object_get(b, "agent");
+	assert_string_equal(sget(agent, "backend"), "fake");
+	assert_string_equal(sget(agent, "backendMode"), "auto");
+	assert_string_equal(sget(agent, "name"), "ocserv-agent");
+	ev = json_object_get(b, "events");
+	assert_true(json_is_false(json_object_get(ev, "enabled")));
+	assert_string_equal(sget(ev, "source"), "none");
+	assert_int_equal(iget(ev, "subscribers"), 0);
+	assert_null_member(ev, "lastEventAt");
+	json_decref(b);
+
+	ag.events = hub_new(4);
+	publish_connect(ag.events, "alice");
+	event_hub_set_ctl_live(ag.events, true);
+	req_init(&rq, "GET", "/ocserv/events");
+	handle_stream(&rq, &rs);
+	req_init(&rq, "GET", "/ocserv/health");
+	b = handle(&rq, 200, NULL);
+	ev = json_object_get(b, "events");
+	assert_true(json_is_true(json_object_get(ev, "enabled")));
+	assert_string_equal(sget(ev, "source"), "ctl");
+	assert_int_equal(iget(ev, "subscribers"), 1);
+	assert_int_equal(iget(ev, "lastEventId"), 1);
+	assert_int_equal(iget(ev, "droppedSubscribers"), 0);
+	assert_true(strlen(sget(ev, "lastEventAt")) == 24);
+	json_decref(b);
+	/* capabilities.events follows the hub. */
+	req_init(&rq, "GET", "/ocserv/capabilities");
+	b = handle(&rq, 200, NULL);
+	assert_true(json_is_true(json_object_get(json_object_get(b, "capabilities"), "events")));
+	assert_string_equal(sget(json_object_get(b, "ocserv"), "backendInUse"), "fake");
+	json_decref(b);
+	rs.stream->close(rs.stream_ctx);
+	event_hub_free(ag.events);
+	ag.events = NULL;
+	b = handle(&rq, 200, NULL);
+	assert_true(json_is_false(json_object_get(json_object_get(b, "capabilities"), "events")));
+	json_decref(b);
+	cfg.backend = NULL;
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2514,6 +2789,11 @@ int main(void)
 		T(test_reload),
 		T(test_reload_refused),
 		T(test_capabilities),
+		T(test_events_bad_requests),
+		T(test_events_disabled),
+		T(test_events_stream),
+		T(test_events_too_many),
+		T(test_health_backend_and_events),
 #undef T
 	};
 
