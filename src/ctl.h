@@ -65,7 +65,8 @@ void ctl_msg_free(struct ctl_msg *m);
 /* Connect to the control socket at path, with the deadline deadline_ms
  * (CLOCK_MONOTONIC milliseconds, see ctl_deadline()). Returns the fd, or
  * ERR_UNREACHABLE when there is no server (ENOENT, ECONNREFUSED), the agent
- * may not connect (EACCES: only root may) or the deadline passed. */
+ * may not connect (EACCES: only root may) or the deadline passed. The fd
+ * is non-blocking and close-on-exec; the caller closes it. */
 int ctl_connect(const char *path, int64_t deadline_ms, struct err_info *ei);
 
 /* CLOCK_MONOTONIC now + timeout_ms, in milliseconds. */
@@ -76,8 +77,8 @@ int64_t ctl_deadline(unsigned timeout_ms);
 int ctl_send(int fd, uint8_t cmd, const uint8_t *payload, size_t len, int64_t deadline_ms,
 	     struct err_info *ei);
 
-/* Read one framed message. ERR_NOT_SUPPORTED when the server closed the
- * connection before sending any byte (ocserv's answer to a command it does
+/* Read one framed message (fd blocking or not: every wait is a poll()).
+ * ERR_NOT_SUPPORTED when the server closed the connection before sending any byte (ocserv's answer to a command it does
  * not know); ERR_CTL_PROTOCOL for a truncated frame or a length over max;
  * ERR_OCCTL_TIMEOUT when the deadline passes; ERR_OCCTL_FAILED on other
  * socket errors. deadline_ms < 0 waits without a deadline. */
