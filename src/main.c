@@ -10,8 +10,12 @@
 
 #include "agent.h"
 #include "api.h"
+#include "backend_auto.h"
 #include "build_config.h"
 #include "config.h"
+#include "ctl_backend.h"
+#include "ctl_events.h"
+#include "events.h"
 #include "hook.h"
 #include "http_server.h"
 #include "instance.h"
@@ -42,7 +46,9 @@ static void usage(FILE *out)
 		"RADIUS_SERVERS_PATH, AGENT_STATE_DIR, OCSERV_CONF_PATH, OCSERV_PATH,\n"
 		"OCSERV_CHECK_TIMEOUT_MS, OCSERV_UNIT, SYSTEMCTL_PATH, SYSTEMCTL_TIMEOUT_MS,\n"
 		"OPENCONNECT_PATH, AGENT_PROBE_USER, AGENT_PROBE_PASSWORD, AGENT_PROBE_HOST,\n"
-		"AGENT_PROBE_TIMEOUT_MS, AGENT_HOOK_SOCKET, OCPASSWD_PATH, OCPASSWD_HASH.\n"
+		"AGENT_PROBE_TIMEOUT_MS, AGENT_HOOK_SOCKET, OCPASSWD_PATH, OCPASSWD_HASH,\n"
+		"OCSERV_BACKEND, OCSERV_CACHE_MS, OCSERV_EVENTS, EVENTS_BUFFER,\n"
+		"EVENTS_MAX_SUBSCRIBERS, EVENTS_HEARTBEAT_MS, EVENTS_USAGE_WAIT_MS.\n"
 		"See docs/operations.md.\n");
 }
 
@@ -89,10 +95,74 @@ static int parse_cli(int argc, char **argv, struct cli *cli)
 	return -1;
 }
 
-static int agent_init(struct agent *ag, const struct agent_config *cfg)
+/* How long OCSERV_BACKEND=auto waits for the control socket to answer. */
+#define CTL_PROBE_TIMEOUT_MS 1000u
+
+static bool probe_ctl(void *arg, struct err_info *ei)
+{
+	const struct agent_config *cfg = arg;
+
+	return ctl_probe(cfg->occtl_socket, CTL_PROBE_TIMEOUT_MS, ei);
+}
+
+/* The backend OCSERV_BACKEND names (validated by config). The control
+ * socket is the one occtl would use: OCCTL_SOCKET, else occtl's default. */
+static struct ocserv *backend_new(const struct agent_config *cfg)
 {
 	struct occtl_options oo = {cfg->occtl_path, cfg->occtl_socket, cfg->occtl_use_sudo,
 				   cfg->occtl_timeout_ms};
+	struct ctl_options co = {cfg->occtl_socket, cfg->ocserv_path, cfg->occtl_timeout_ms};
+	struct ocserv *ctl, *occtl;
+
+	if (strcmp(cfg->backend, "occtl") == 0)
+		return occtl_backend_new(&oo);
+	if (strcmp(cfg->backend, "ctl") == 0)
+		return ctl_backend_new(&co);
+	ctl = ctl_backend_new(&co);
+	occtl = occtl_backend_new(&oo);
+	if (ctl == NULL || occtl == NULL) {
+		ocserv_free(ctl);
+		ocserv_free(occtl);
+		return NULL;
+	}
+	return backend_auto_new(ctl, occtl, probe_ctl, (void *)cfg);
+}
+
+/* The hook thread's handler: terminate's verdict on connects, and every
+ * allowed connect and every disconnect as an event (the hub decides what
+ * to publish: see event_hub_ingest). */
+static bool on_hook(void *app, const struct hook_event *he, char *why, size_t len)
+{
+	struct agent *ag = app;
+	bool allow = terminate_hook_decide(&ag->terminate, he, why, len);
+	struct event *ev;
+
+	if (allow && event_from_hook(he, &ev) == 0)
+		event_hub_ingest(ag->events, EVENT_FROM_HOOK, ev);
+	return allow;
+}
+
+static int events_init(struct agent *ag, const struct agent_config *cfg)
+{
+	struct event_hub_options eo = {cfg->events_buffer, cfg->events_max_subscribers,
+				       cfg->events_heartbeat_ms, cfg->events_usage_wait_ms};
+	struct err_info ei = {{0}};
+
+	ag->events = event_hub_new(&eo, &ei);
+	if (ag->events == NULL) {
+		log_error("event hub: %s", ei.detail);
+		return -1;
+	}
+	if (!cfg->events)
+		return 0;
+	ag->ctl_events = ctl_events_start(cfg->occtl_socket, ag->events, &ei);
+	if (ag->ctl_events == NULL)
+		log_warning("ocserv events subscription not started: %s", ei.detail);
+	return 0;
+}
+
+static int agent_init(struct agent *ag, const struct agent_config *cfg)
+{
 	struct err_info ei = {{0}};
 
 	memset(ag, 0, sizeof(*ag));
@@ -108,12 +178,13 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 		log_warning("instance id not persisted (fresh id each start): %s", ei.detail);
 	else if (ei.detail[0] != '\0')
 		log_warning("instance id: %s", ei.detail);
-	ag->oc = occtl_backend_new(&oo);
+	ag->oc = backend_new(cfg);
 	ag->terminate.revoked = revoke_new();
 	if (ag->oc == NULL || ag->terminate.revoked == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
+	ocserv_set_cache(ag->oc, cfg->cache_ms);
 	ag->terminate.oc = ag->oc;
 	ag->accounts.path = cfg->ocpasswd_path;
 	ag->accounts.lock_wait_ms = ACCOUNTS_LOCK_WAIT_MS;
@@ -122,18 +193,23 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 	    revoke_persist(ag->terminate.revoked, cfg->state_dir, (int64_t)time(NULL), &ei) < 0)
 		log_warning("revoked sessions kept in memory only: %s", ei.detail);
 	ag->terminate.conf_path = cfg->ocserv_conf_path;
+	if (events_init(ag, cfg) < 0)
+		return -1;
 	/* Without the hook socket the agent still serves; only terminate on
 	 * ocserv < 1.4.2 is unavailable (and says so). */
-	ag->hooks = hook_server_start(cfg->hook_socket, terminate_hook_decide, &ag->terminate, &ei);
+	ag->hooks = hook_server_start(cfg->hook_socket, on_hook, ag, &ei);
 	if (ag->hooks == NULL)
 		log_warning("hook socket unavailable: %s", ei.detail);
 	ag->terminate.hook_running = ag->hooks != NULL;
 	return 0;
 }
 
+/* After the HTTP server stopped (it ended every event stream). */
 static void agent_free(struct agent *ag)
 {
 	hook_server_stop(ag->hooks);
+	ctl_events_stop(ag->ctl_events);
+	event_hub_free(ag->events);
 	revoke_free(ag->terminate.revoked);
 	ocserv_free(ag->oc);
 }
