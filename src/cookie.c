@@ -40,61 +40,12 @@ static const struct occtl_record_type cookie_type = {
 	.finish = cookie_finish,
 };
 
-/* A deep copy of n records of type t, driven by the field table, which
- * names everything a record owns (occtl_records.h). Several keys may share
- * a member: it is copied once. ERR_NOMEM (nothing allocated) or 0.
- * The same in session.c, cookie.c and iroute.c: occtl_record_copy() in
- * occtl_records.c is its natural home. */
-static int record_copy(const struct occtl_record_type *t, char *dst, const char *src)
-{
-	memcpy(dst, src, t->size);
-	for (size_t i = 0; i < t->n_fields; i++)
-		if (t->fields[i].kind == OCCTL_STR || t->fields[i].kind == OCCTL_NAME)
-			*(char **)(dst + t->fields[i].off) = NULL;
-		else if (t->fields[i].kind == OCCTL_STRV)
-			*(struct strv *)(dst + t->fields[i].off) = (struct strv){0};
-	for (size_t i = 0; i < t->n_fields; i++) {
-		size_t off = t->fields[i].off;
-		if (t->fields[i].kind == OCCTL_STR || t->fields[i].kind == OCCTL_NAME) {
-			const char *s = *(char *const *)(src + off);
-			char **d = (char **)(dst + off);
-			if (*d == NULL && s != NULL && (*d = strdup(s)) == NULL)
-				goto fail;
-		} else if (t->fields[i].kind == OCCTL_STRV) {
-			const struct strv *s = (const struct strv *)(src + off);
-			struct strv *d = (struct strv *)(dst + off);
-			for (size_t k = 0, copied = d->n; copied == 0 && k < s->n; k++)
-				if (strv_add(d, s->v[k]) < 0)
-					goto fail;
-		}
-	}
-	return 0;
-fail:
-	occtl_record_clear(t, dst);
-	return ERR_NOMEM;
-}
-
-static int records_copy(const struct occtl_record_type *t, const void *v, size_t n, void **ret)
-{
-	char *out = NULL;
-
-	if (n > 0 && (out = calloc(n, t->size)) == NULL)
-		return ERR_NOMEM;
-	for (size_t i = 0; i < n; i++) {
-		if (record_copy(t, out + i * t->size, (const char *)v + i * t->size) < 0) {
-			occtl_records_free(t, out, i);
-			return ERR_NOMEM;
-		}
-	}
-	*ret = out;
-	return 0;
-}
 int cookie_list_copy(const struct cookie_list *l, struct cookie_list **ret)
 {
 	struct cookie_list *c = calloc(1, sizeof(*c));
 	void *v = NULL;
 
-	if (c == NULL || records_copy(&cookie_type, l->v, l->n, &v) < 0) {
+	if (c == NULL || occtl_records_copy(&cookie_type, l->v, l->n, &v) < 0) {
 		free(c);
 		return ERR_NOMEM;
 	}

@@ -318,3 +318,50 @@ int occtl_records_parse(const struct occtl_record_type *t, const char *text, siz
 	*ret_n = r.n;
 	return 0;
 }
+
+/* One record: the field table names everything a record owns; several
+ * keys may share a member, which is copied once. */
+static int record_copy(const struct occtl_record_type *t, char *dst, const char *src)
+{
+	memcpy(dst, src, t->size);
+	for (size_t i = 0; i < t->n_fields; i++)
+		if (t->fields[i].kind == OCCTL_STR || t->fields[i].kind == OCCTL_NAME)
+			*(char **)(dst + t->fields[i].off) = NULL;
+		else if (t->fields[i].kind == OCCTL_STRV)
+			*(struct strv *)(dst + t->fields[i].off) = (struct strv){0};
+	for (size_t i = 0; i < t->n_fields; i++) {
+		size_t off = t->fields[i].off;
+		if (t->fields[i].kind == OCCTL_STR || t->fields[i].kind == OCCTL_NAME) {
+			const char *s = *(char *const *)(src + off);
+			char **d = (char **)(dst + off);
+			if (*d == NULL && s != NULL && (*d = strdup(s)) == NULL)
+				goto fail;
+		} else if (t->fields[i].kind == OCCTL_STRV) {
+			const struct strv *s = (const struct strv *)(src + off);
+			struct strv *d = (struct strv *)(dst + off);
+			for (size_t k = 0, copied = d->n; copied == 0 && k < s->n; k++)
+				if (strv_add(d, s->v[k]) < 0)
+					goto fail;
+		}
+	}
+	return 0;
+fail:
+	occtl_record_clear(t, dst);
+	return ERR_NOMEM;
+}
+
+int occtl_records_copy(const struct occtl_record_type *t, const void *v, size_t n, void **ret)
+{
+	char *out = NULL;
+
+	if (n > 0 && (out = calloc(n, t->size)) == NULL)
+		return ERR_NOMEM;
+	for (size_t i = 0; i < n; i++) {
+		if (record_copy(t, out + i * t->size, (const char *)v + i * t->size) < 0) {
+			occtl_records_free(t, out, i);
+			return ERR_NOMEM;
+		}
+	}
+	*ret = out;
+	return 0;
+}

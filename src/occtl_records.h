@@ -82,3 +82,9 @@ void occtl_record_clear(const struct occtl_record_type *t, void *rec);
 
 /* Clear n records and free the array v (may be NULL). */
 void occtl_records_free(const struct occtl_record_type *t, void *v, size_t n);
+
+/* A deep copy of the n records of type t at v into a new calloc'd array
+ * (*ret; NULL when n is 0), owning copies of every string and list the
+ * field table names. 0, or ERR_NOMEM with nothing allocated. Free with
+ * occtl_records_free(). */
+int occtl_records_copy(const struct occtl_record_type *t, const void *v, size_t n, void **ret);
