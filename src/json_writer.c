@@ -1,7 +1,5 @@
 #include "json_writer.h"
 
-#include <inttypes.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,25 +8,35 @@ void json_writer_init(struct json_writer *w)
 	memset(w, 0, sizeof(*w));
 }
 
-static void put(struct json_writer *w, const char *s, size_t n)
+/* Make room for n more bytes and the final NUL. False after a failure. */
+static bool grow(struct json_writer *w, size_t n)
 {
+	size_t cap = w->cap ? w->cap : 4096;
+	char *p;
+
+	if (w->failed)
+		return false;
+	while (cap < w->len + n + 1)
+		cap *= 2;
+	p = realloc(w->buf, cap);
+	if (p == NULL) {
+		w->failed = true;
+		return false;
+	}
+	w->buf = p;
+	w->cap = cap;
+	return true;
+}
+
+/* The NUL is written by json_writer_finish() only: room for it is kept. */
+static inline void put(struct json_writer *w, const char *s, size_t n)
+{
+	if (w->len + n + 1 > w->cap && !grow(w, n))
+		return;
 	if (w->failed)
 		return;
-	if (w->len + n + 1 > w->cap) {
-		size_t cap = w->cap ? w->cap : 4096;
-		while (cap < w->len + n + 1)
-			cap *= 2;
-		char *p = realloc(w->buf, cap);
-		if (p == NULL) {
-			w->failed = true;
-			return;
-		}
-		w->buf = p;
-		w->cap = cap;
-	}
 	memcpy(w->buf + w->len, s, n);
 	w->len += n;
-	w->buf[w->len] = '\0';
 }
 
 /* Before any value or key: the comma that separates it from the previous. */
@@ -82,6 +90,15 @@ void jw_end_array(struct json_writer *w)
 	close_(w, "]");
 }
 
+/* Bytes a JSON string cannot hold as they are. */
+static const bool must_escape[256] = {
+	[0x00] = 1, [0x01] = 1, [0x02] = 1, [0x03] = 1, [0x04] = 1, [0x05] = 1, [0x06] = 1,
+	[0x07] = 1, [0x08] = 1, [0x09] = 1, [0x0a] = 1, [0x0b] = 1, [0x0c] = 1, [0x0d] = 1,
+	[0x0e] = 1, [0x0f] = 1, [0x10] = 1, [0x11] = 1, [0x12] = 1, [0x13] = 1, [0x14] = 1,
+	[0x15] = 1, [0x16] = 1, [0x17] = 1, [0x18] = 1, [0x19] = 1, [0x1a] = 1, [0x1b] = 1,
+	[0x1c] = 1, [0x1d] = 1, [0x1e] = 1, [0x1f] = 1, ['"'] = 1,  ['\\'] = 1,
+};
+
 static void quoted(struct json_writer *w, const char *s)
 {
 	static const char hex[] = "0123456789abcdef";
@@ -90,7 +107,7 @@ static void quoted(struct json_writer *w, const char *s)
 	put(w, "\"", 1);
 	for (; *s; s++) {
 		unsigned char c = (unsigned char)*s;
-		if (c >= 0x20 && c != '"' && c != '\\')
+		if (!must_escape[c])
 			continue;
 		put(w, run, (size_t)(s - run));
 		run = s + 1;
@@ -126,11 +143,18 @@ void jw_string(struct json_writer *w, const char *s)
 
 void jw_int(struct json_writer *w, int64_t v)
 {
-	char b[24];
-	int n = snprintf(b, sizeof(b), "%" PRId64, v);
+	char b[24], *p = b + sizeof(b);
+	/* the magnitude as unsigned, so that INT64_MIN has one too */
+	uint64_t u = v < 0 ? 0 - (uint64_t)v : (uint64_t)v;
 
+	do {
+		*--p = (char)('0' + u % 10);
+		u /= 10;
+	} while (u != 0);
+	if (v < 0)
+		*--p = '-';
 	separate(w);
-	put(w, b, (size_t)n);
+	put(w, p, (size_t)(b + sizeof(b) - p));
 }
 
 void jw_uint_or_null(struct json_writer *w, int64_t v)
@@ -161,6 +185,7 @@ char *json_writer_finish(struct json_writer *w, size_t *ret_len)
 		free(out);
 		out = NULL;
 	} else {
+		out[w->len] = '\0'; /* put() kept room for it */
 		*ret_len = w->len;
 	}
 	json_writer_init(w);

@@ -4,10 +4,12 @@
 #include <linux/if_link.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
+#include <linux/sockios.h>
 #include <net/if.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <unistd.h>
@@ -20,9 +22,16 @@
 #define TUN_STATS_TIMEOUT_MS  1000
 #define RECV_BUF	      32768
 
-struct dump_req {
-	struct nlmsghdr nh;
-	struct ifinfomsg ifi;
+/* Set once a kernel has refused RTM_GETSTATS: it will not learn it later. */
+static int stats_refused;
+
+/* One dump: what it asks and how each of its messages is read. */
+struct dump {
+	uint16_t type;	   /* RTM_GETSTATS or RTM_GETLINK */
+	uint16_t rep_type; /* the messages it answers with */
+	const void *body;  /* the request after the netlink header */
+	size_t body_len;
+	bool (*parse)(const struct nlmsghdr *nh, struct tun_stat *st);
 };
 
 static int open_socket(struct err_info *ei)
@@ -42,25 +51,36 @@ static int open_socket(struct err_info *ei)
 	return fd;
 }
 
-static int send_dump(int fd, uint32_t seq, struct err_info *ei)
+static int send_dump(int fd, const struct dump *d, uint32_t seq, struct err_info *ei)
 {
-	struct dump_req req = {
-		.nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)),
-		       .nlmsg_type = RTM_GETLINK,
-		       .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-		       .nlmsg_seq = seq},
-		.ifi = {.ifi_family = AF_UNSPEC},
-	};
+	struct {
+		struct nlmsghdr nh;
+		uint8_t body[32];
+	} req = {.nh = {.nlmsg_len = (uint32_t)NLMSG_LENGTH(d->body_len),
+			.nlmsg_type = d->type,
+			.nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+			.nlmsg_seq = seq}};
 	struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
 
+	memcpy(req.body, d->body, d->body_len);
 	if (sendto(fd, &req, req.nh.nlmsg_len, 0, (struct sockaddr *)&kernel, sizeof(kernel)) < 0)
 		return err_set(ei, ERR_INTERNAL, "netlink send: %s", strerror(errno));
 	return 0;
 }
 
-/* Read name and byte counters from one RTM_NEWLINK message. 64-bit counters
- * when the kernel gives them, else the 32-bit ones. Returns false when the
- * message has no name. */
+static void set_counters(struct tun_stat *st, const void *p, size_t plen)
+{
+	struct rtnl_link_stats64 s;
+
+	if (plen < sizeof(s))
+		return;
+	memcpy(&s, p, sizeof(s));
+	st->rx_bytes = s.rx_bytes;
+	st->tx_bytes = s.tx_bytes;
+}
+
+/* Name and byte counters from one RTM_NEWLINK message: 64-bit counters
+ * when the kernel gives them, else the 32-bit ones. False without a name. */
 static bool parse_link(const struct nlmsghdr *nh, struct tun_stat *st)
 {
 	const struct ifinfomsg *ifi = NLMSG_DATA(nh);
@@ -81,10 +101,7 @@ static bool parse_link(const struct nlmsghdr *nh, struct tun_stat *st)
 			named = n > 0;
 		} else if (a->rta_type == IFLA_STATS64 &&
 			   plen >= sizeof(struct rtnl_link_stats64)) {
-			struct rtnl_link_stats64 s;
-			memcpy(&s, RTA_DATA(a), sizeof(s));
-			st->rx_bytes = s.rx_bytes;
-			st->tx_bytes = s.tx_bytes;
+			set_counters(st, RTA_DATA(a), plen);
 			have64 = true;
 		} else if (a->rta_type == IFLA_STATS && !have64 &&
 			   plen >= sizeof(struct rtnl_link_stats)) {
@@ -97,10 +114,33 @@ static bool parse_link(const struct nlmsghdr *nh, struct tun_stat *st)
 	return named;
 }
 
+/* Index and counters from one RTM_NEWSTATS message; the index is kept in
+ * the name's bytes until name_entries() replaces it with the name. False
+ * without both. */
+static bool parse_stats(const struct nlmsghdr *nh, struct tun_stat *st)
+{
+	const struct if_stats_msg *ism = NLMSG_DATA(nh);
+	int len = (int)nh->nlmsg_len - (int)NLMSG_LENGTH(sizeof(*ism));
+	const struct rtattr *a = (const void *)((const char *)ism + NLMSG_ALIGN(sizeof(*ism)));
+	int index = (int)ism->ifindex;
+
+	memset(st, 0, sizeof(*st));
+	if (len < 0 || index <= 0)
+		return false;
+	memcpy(st->name, &index, sizeof(index));
+	for (; RTA_OK(a, len); a = RTA_NEXT(a, len))
+		if (a->rta_type == IFLA_STATS_LINK_64 &&
+		    RTA_PAYLOAD(a) >= sizeof(struct rtnl_link_stats64)) {
+			set_counters(st, RTA_DATA(a), RTA_PAYLOAD(a));
+			return true;
+		}
+	return false;
+}
+
 /* Handle one datagram of the dump. 1 when the dump is complete, 0 for more,
- * or an error. */
-static int handle_chunk(const char *buf, size_t n, uint32_t seq, struct tun_stats *s, size_t *cap,
-			struct err_info *ei)
+ * -ERR_* on failure; *refused when the kernel answered with an error. */
+static int handle_chunk(const struct dump *d, const char *buf, size_t n, uint32_t seq,
+			struct tun_stats *s, size_t *cap, bool *refused, struct err_info *ei)
 {
 	int len = (int)n;
 
@@ -110,30 +150,32 @@ static int handle_chunk(const char *buf, size_t n, uint32_t seq, struct tun_stat
 			continue;
 		if (nh->nlmsg_type == NLMSG_DONE)
 			return 1;
-		if (nh->nlmsg_type == NLMSG_ERROR)
+		if (nh->nlmsg_type == NLMSG_ERROR) {
+			*refused = true;
 			return err_set(ei, ERR_INTERNAL, "netlink dump refused");
-		if (nh->nlmsg_type != RTM_NEWLINK || s->n >= TUN_STATS_MAX_DEVICES)
+		}
+		if (nh->nlmsg_type != d->rep_type || s->n >= TUN_STATS_MAX_DEVICES)
 			continue;
-		if (array_grow(&s->v, cap, s->n, sizeof(*s->v), 16) < 0)
+		if (array_grow(&s->v, cap, s->n, sizeof(*s->v), 64) < 0)
 			return err_set(ei, ERR_NOMEM, "out of memory");
-		if (parse_link(nh, &s->v[s->n]))
+		if (d->parse(nh, &s->v[s->n]))
 			s->n++;
 	}
 	return 0;
 }
 
-int tun_stats_read(struct tun_stats *ret, struct err_info *ei)
+/* Run dump d on a new netlink socket into s (entries appended). */
+static int run_dump(const struct dump *d, struct tun_stats *s, bool *refused, struct err_info *ei)
 {
 	static uint32_t seq_counter;
 	uint32_t seq = __atomic_add_fetch(&seq_counter, 1, __ATOMIC_RELAXED);
-	struct tun_stats s = {0};
+	char buf[RECV_BUF] __attribute__((aligned(NLMSG_ALIGNTO)));
 	size_t cap = 0;
-	char *buf = malloc(RECV_BUF);
-	int fd = buf ? open_socket(ei) : err_set(ei, ERR_NOMEM, "out of memory");
-	int r = fd < 0 ? fd : send_dump(fd, seq, ei);
+	int fd = open_socket(ei);
+	int r = fd < 0 ? fd : send_dump(fd, d, seq, ei);
 
 	while (r == 0) {
-		ssize_t n = recv(fd, buf, RECV_BUF, 0);
+		ssize_t n = recv(fd, buf, sizeof(buf), 0);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -141,14 +183,87 @@ int tun_stats_read(struct tun_stats *ret, struct err_info *ei)
 				    n < 0 ? strerror(errno) : "end of file");
 			break;
 		}
-		r = handle_chunk(buf, (size_t)n, seq, &s, &cap, ei);
+		r = handle_chunk(d, buf, (size_t)n, seq, s, &cap, refused, ei);
 	}
 	if (fd >= 0)
 		close(fd);
-	free(buf);
+	return r < 0 ? r : 0;
+}
+
+int tun_stats_read_links(struct tun_stats *ret, struct err_info *ei)
+{
+	struct ifinfomsg ifi = {.ifi_family = AF_UNSPEC};
+	const struct dump d = {RTM_GETLINK, RTM_NEWLINK, &ifi, sizeof(ifi), parse_link};
+	struct tun_stats s = {0};
+	bool refused = false;
+	int r = run_dump(&d, &s, &refused, ei);
+
 	if (r < 0) {
 		tun_stats_free(&s);
 		return r;
+	}
+	*ret = s;
+	return 0;
+}
+
+/* A datagram socket of the calling thread's namespace, for SIOCGIFNAME
+ * (any family without an ioctl of that number of its own will do). */
+static int open_ioctl_socket(struct err_info *ei)
+{
+	int fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+
+	if (fd < 0)
+		fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0)
+		return err_set(ei, ERR_INTERNAL, "socket: %s", strerror(errno));
+	return fd;
+}
+
+/* Name the entries of a stats dump (their index is in name, see
+ * parse_stats), dropping those whose device went away meanwhile. */
+static int name_entries(struct tun_stats *s, struct err_info *ei)
+{
+	int fd = open_ioctl_socket(ei);
+	size_t kept = 0;
+
+	if (fd < 0)
+		return fd;
+	for (size_t i = 0; i < s->n; i++) {
+		struct ifreq ifr;
+		memset(&ifr, 0, sizeof(ifr));
+		memcpy(&ifr.ifr_ifindex, s->v[i].name, sizeof(ifr.ifr_ifindex));
+		if (ioctl(fd, SIOCGIFNAME, &ifr) < 0 || ifr.ifr_name[0] == '\0')
+			continue;
+		s->v[kept] = s->v[i];
+		memcpy(s->v[kept].name, ifr.ifr_name, sizeof(s->v[kept].name) - 1);
+		s->v[kept].name[sizeof(s->v[kept].name) - 1] = '\0';
+		kept++;
+	}
+	close(fd);
+	s->n = kept;
+	return 0;
+}
+
+int tun_stats_read(struct tun_stats *ret, struct err_info *ei)
+{
+	struct if_stats_msg ism = {.family = AF_UNSPEC,
+				   .filter_mask = IFLA_STATS_FILTER_BIT(IFLA_STATS_LINK_64)};
+	const struct dump d = {RTM_GETSTATS, RTM_NEWSTATS, &ism, sizeof(ism), parse_stats};
+	struct tun_stats s = {0};
+	bool refused = false;
+	int r;
+
+	if (__atomic_load_n(&stats_refused, __ATOMIC_RELAXED))
+		return tun_stats_read_links(ret, ei);
+	r = run_dump(&d, &s, &refused, ei);
+	if (r == 0)
+		r = name_entries(&s, ei);
+	if (r < 0) {
+		tun_stats_free(&s);
+		if (!refused)
+			return r;
+		__atomic_store_n(&stats_refused, 1, __ATOMIC_RELAXED);
+		return tun_stats_read_links(ret, ei);
 	}
 	*ret = s;
 	return 0;
