@@ -435,32 +435,60 @@ static void session_fill(struct filler *f, struct session *s, const CtlUserInfo 
 	s->restricted_to_routes = u->restrict_to_routes ? 1 : 0;
 }
 
-int ctl_backend_decode_sessions(const uint8_t *p, size_t len, const struct ctl_decode_ctx *c,
-				struct session_list **ret, struct err_info *ei)
+/* Fill one record (a struct session or struct iroute) from u. */
+typedef void user_fill_fn(struct filler *f, void *rec, const CtlUserInfo *u,
+			  const struct ctl_decode_ctx *c);
+
+/* Unpack a user list and fill one record of size bytes per user into a new
+ * array (*ret_v, *ret_n: the records filled, also on failure, for the
+ * caller's list to free). Every user must have an ID. */
+static int decode_users(const uint8_t *p, size_t len, const struct ctl_decode_ctx *c, size_t size,
+			user_fill_fn *fill, void **ret_v, size_t *ret_n, struct err_info *ei)
 {
 	struct arena a;
 	CtlUserList *ul = (arena_init(&a, len), ctl_user_list__unpack(&a.pa, len, p));
-	struct session_list *l = calloc(1, sizeof(*l));
-	struct filler f = {.nomem = l == NULL};
+	struct filler f = {0};
+	char *v = NULL;
 	int r = 0;
 
+	*ret_v = NULL;
+	*ret_n = 0;
 	if (ul == NULL) {
 		arena_free(&a);
-		free(l);
 		return decode_error(ei, "user list", len);
 	}
-	if (!f.nomem && ul->n_user > 0) {
-		l->v = calloc(ul->n_user, sizeof(*l->v));
-		f.nomem = l->v == NULL;
-	}
+	if (ul->n_user > 0)
+		f.nomem = (v = calloc(ul->n_user, size)) == NULL;
+	*ret_v = v;
 	for (size_t i = 0; !f.nomem && r == 0 && i < ul->n_user; i++) {
-		session_fill(&f, &l->v[l->n++], ul->user[i], c);
+		fill(&f, v + i * size, ul->user[i], c);
+		(*ret_n)++;
 		if (ul->user[i]->id <= 0)
 			r = err_set(ei, ERR_CTL_PROTOCOL, "control reply: a session without an ID");
 	}
 	arena_free(&a); /* ul with it */
 	if (f.nomem && r == 0)
 		r = err_set(ei, ERR_NOMEM, "out of memory");
+	return r;
+}
+
+static void session_fill_user(struct filler *f, void *rec, const CtlUserInfo *u,
+			      const struct ctl_decode_ctx *c)
+{
+	session_fill(f, rec, u, c);
+}
+
+int ctl_backend_decode_sessions(const uint8_t *p, size_t len, const struct ctl_decode_ctx *c,
+				struct session_list **ret, struct err_info *ei)
+{
+	struct session_list *l = calloc(1, sizeof(*l));
+	void *v;
+	int r;
+
+	if (l == NULL)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	r = decode_users(p, len, c, sizeof(*l->v), session_fill_user, &v, &l->n, ei);
+	l->v = v;
 	if (r < 0) {
 		session_list_free(l);
 		return r;
@@ -481,30 +509,24 @@ static void iroute_fill(struct filler *f, struct iroute *ir, const CtlUserInfo *
 	strv_copy(f, &ir->iroutes, u->iroutes, u->n_iroutes);
 }
 
+static void iroute_fill_user(struct filler *f, void *rec, const CtlUserInfo *u,
+			     const struct ctl_decode_ctx *c)
+{
+	(void)c;
+	iroute_fill(f, rec, u);
+}
+
 int ctl_backend_decode_iroutes(const uint8_t *p, size_t len, struct iroute_list **ret,
 			       struct err_info *ei)
 {
-	CtlUserList *ul = ctl_user_list__unpack(NULL, len, p);
 	struct iroute_list *l = calloc(1, sizeof(*l));
-	struct filler f = {.nomem = l == NULL};
-	int r = 0;
+	void *v;
+	int r;
 
-	if (ul == NULL) {
-		free(l);
-		return decode_error(ei, "user list", len);
-	}
-	if (!f.nomem && ul->n_user > 0) {
-		l->v = calloc(ul->n_user, sizeof(*l->v));
-		f.nomem = l->v == NULL;
-	}
-	for (size_t i = 0; !f.nomem && r == 0 && i < ul->n_user; i++) {
-		iroute_fill(&f, &l->v[l->n++], ul->user[i]);
-		if (ul->user[i]->id <= 0)
-			r = err_set(ei, ERR_CTL_PROTOCOL, "control reply: a session without an ID");
-	}
-	ctl_user_list__free_unpacked(ul, NULL);
-	if (f.nomem && r == 0)
-		r = err_set(ei, ERR_NOMEM, "out of memory");
+	if (l == NULL)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	r = decode_users(p, len, NULL, sizeof(*l->v), iroute_fill_user, &v, &l->n, ei);
+	l->v = v;
 	if (r < 0) {
 		iroute_list_free(l);
 		return r;
