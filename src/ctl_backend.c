@@ -16,9 +16,6 @@
 #include "subprocess.h"
 #include "timefmt.h"
 
-/* `ocserv -v` costs a process: its answer is kept this long (as occtl.c
- * keeps `occtl -v`'s). */
-#define VERSION_TTL_MS 10000
 /* occtl's short session id, and the safe id's length without its NUL. */
 #define SHORT_SID_LEN 6
 #define FULL_SID_LEN  28
@@ -29,9 +26,7 @@ enum { PS_INACTIVE, PS_FAILED, PS_INIT, PS_CONT, PS_COMPLETED };
 struct ctl {
 	char *socket, *ocserv_path;
 	unsigned timeout_ms;
-	pthread_mutex_t lock; /* guards the cached version */
-	struct ocserv_version version;
-	int64_t version_at; /* monotonic ms; 0: none cached */
+	struct ocserv_version_cache version; /* `ocserv -v`'s */
 };
 
 /* ---- occtl's text formats ------------------------------------------------------------ */
@@ -660,34 +655,8 @@ int ctl_backend_decode_bool(const uint8_t *p, size_t len, bool *ret, struct err_
 static int be_version(void *be, struct ocserv_version *ret, struct err_info *ei)
 {
 	struct ctl *c = be;
-	char *const argv[] = {c->ocserv_path, "-v", NULL};
-	struct spawn_result res;
-	int64_t now = timefmt_mono_ms();
-	int r;
 
-	pthread_mutex_lock(&c->lock);
-	if (c->version_at != 0 && now - c->version_at < VERSION_TTL_MS) {
-		*ret = c->version;
-		pthread_mutex_unlock(&c->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&c->lock);
-	r = spawn_run(argv, c->timeout_ms, 4096, &res, ei);
-	if (r < 0)
-		return r;
-	if (res.outcome == SPAWN_NOT_FOUND)
-		r = err_set(ei, ERR_OCCTL_NOT_FOUND, "cannot execute %s", c->ocserv_path);
-	else if (res.outcome != SPAWN_EXITED ||
-		 (ocserv_version_parse(res.out, ret) < 0 && ocserv_version_parse(res.err, ret) < 0))
-		r = err_set(ei, ERR_OCCTL_FAILED, "%s -v printed no version", c->ocserv_path);
-	spawn_result_free(&res);
-	if (r == 0) {
-		pthread_mutex_lock(&c->lock);
-		c->version = *ret;
-		c->version_at = now ? now : 1;
-		pthread_mutex_unlock(&c->lock);
-	}
-	return r;
+	return ocserv_version_cache_get(&c->version, c->ocserv_path, true, c->timeout_ms, ret, ei);
 }
 
 /* One request and its reply payload (rep->payload may be NULL for an empty
@@ -968,7 +937,7 @@ static void be_free(void *be)
 		return;
 	free(c->socket);
 	free(c->ocserv_path);
-	pthread_mutex_destroy(&c->lock);
+	ocserv_version_cache_destroy(&c->version);
 	free(c);
 }
 
@@ -1003,7 +972,7 @@ struct ocserv *ctl_backend_new(const struct ctl_options *o)
 	c->socket = strdup(o->socket ? o->socket : CTL_SOCKET_DEFAULT);
 	c->ocserv_path = strdup(o->ocserv_path ? o->ocserv_path : "/usr/sbin/ocserv");
 	c->timeout_ms = o->timeout_ms ? o->timeout_ms : 5000;
-	pthread_mutex_init(&c->lock, NULL);
+	ocserv_version_cache_init(&c->version);
 	if (c->socket == NULL || c->ocserv_path == NULL) {
 		be_free(c);
 		return NULL;

@@ -12,17 +12,12 @@
 #include "status.h"
 #include "timefmt.h"
 
-/* occtl's version decides whether terminate exists; asking costs a process,
- * so the answer is kept for a while (an upgrade shows within that time). */
-#define VERSION_TTL_MS 10000
-
 struct occtl {
 	char *path, *socket;
 	bool use_sudo;
 	unsigned timeout_ms;
-	pthread_mutex_t lock; /* guards the cached version */
-	struct ocserv_version version;
-	int64_t version_at; /* monotonic ms; 0: none cached */
+	/* occtl's version decides whether terminate exists */
+	struct ocserv_version_cache version;
 };
 
 int occtl_build_argv(const struct occtl_options *o, const char *const *args, const char **argv,
@@ -263,34 +258,8 @@ static int run_ok(struct occtl *oc, const char *const *args, struct spawn_result
 static int be_version(void *be, struct ocserv_version *ret, struct err_info *ei)
 {
 	struct occtl *oc = be;
-	/* -v needs no privilege and no socket: never through sudo. */
-	char *const argv[] = {oc->path, "-v", NULL};
-	struct spawn_result res;
-	int64_t now = timefmt_mono_ms();
-	int r;
 
-	pthread_mutex_lock(&oc->lock);
-	if (oc->version_at != 0 && now - oc->version_at < VERSION_TTL_MS) {
-		*ret = oc->version;
-		pthread_mutex_unlock(&oc->lock);
-		return 0;
-	}
-	pthread_mutex_unlock(&oc->lock);
-	r = spawn_run(argv, oc->timeout_ms, 4096, &res, ei);
-	if (r < 0)
-		return r;
-	if (res.outcome == SPAWN_NOT_FOUND)
-		r = err_set(ei, ERR_OCCTL_NOT_FOUND, "cannot execute %s", oc->path);
-	else if (res.outcome != SPAWN_EXITED || ocserv_version_parse(res.err, ret) < 0)
-		r = err_set(ei, ERR_OCCTL_FAILED, "occtl -v printed no version");
-	spawn_result_free(&res);
-	if (r == 0) {
-		pthread_mutex_lock(&oc->lock);
-		oc->version = *ret;
-		oc->version_at = now ? now : 1;
-		pthread_mutex_unlock(&oc->lock);
-	}
-	return r;
+	return ocserv_version_cache_get(&oc->version, oc->path, false, oc->timeout_ms, ret, ei);
 }
 
 static int be_cookies(void *be, bool valid_only, struct cookie_list **ret, struct err_info *ei)
@@ -452,7 +421,7 @@ static void be_free(void *be)
 		return;
 	free(oc->path);
 	free(oc->socket);
-	pthread_mutex_destroy(&oc->lock);
+	ocserv_version_cache_destroy(&oc->version);
 	free(oc);
 }
 
@@ -488,7 +457,7 @@ struct ocserv *occtl_backend_new(const struct occtl_options *o)
 	oc->socket = o->socket ? strdup(o->socket) : NULL;
 	oc->use_sudo = o->use_sudo;
 	oc->timeout_ms = o->timeout_ms;
-	pthread_mutex_init(&oc->lock, NULL);
+	ocserv_version_cache_init(&oc->version);
 	if (oc->path == NULL || (o->socket && oc->socket == NULL)) {
 		be_free(oc);
 		return NULL;

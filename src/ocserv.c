@@ -7,6 +7,9 @@
 #include <string.h>
 #include <time.h>
 
+#include "subprocess.h"
+#include "timefmt.h"
+
 /* Coalescing (see ocserv.h). Each distinct read in flight or cached is one
  * flight in a small table keyed by the operation and its argument. The
  * first caller runs the backend call without holding the lock; callers of
@@ -546,6 +549,51 @@ int ocserv_terminate_cookie(struct ocserv *oc, const char *sid, struct err_info 
 {
 	invalidate(oc);
 	return written(oc, oc->ops->terminate_cookie(oc->be, sid, ei));
+}
+
+void ocserv_version_cache_init(struct ocserv_version_cache *vc)
+{
+	memset(vc, 0, sizeof(*vc));
+	pthread_mutex_init(&vc->lock, NULL);
+}
+
+void ocserv_version_cache_destroy(struct ocserv_version_cache *vc)
+{
+	pthread_mutex_destroy(&vc->lock);
+}
+
+int ocserv_version_cache_get(struct ocserv_version_cache *vc, const char *path, bool stdout_too,
+			     unsigned timeout_ms, struct ocserv_version *ret, struct err_info *ei)
+{
+	char *const argv[] = {(char *)path, "-v", NULL};
+	struct spawn_result res;
+	int64_t now = timefmt_mono_ms();
+	int r;
+
+	pthread_mutex_lock(&vc->lock);
+	if (vc->at != 0 && now - vc->at < OCSERV_VERSION_TTL_MS) {
+		*ret = vc->version;
+		pthread_mutex_unlock(&vc->lock);
+		return 0;
+	}
+	pthread_mutex_unlock(&vc->lock);
+	r = spawn_run(argv, timeout_ms, 4096, &res, ei);
+	if (r < 0)
+		return r;
+	if (res.outcome == SPAWN_NOT_FOUND)
+		r = err_set(ei, ERR_OCCTL_NOT_FOUND, "cannot execute %s", path);
+	else if (res.outcome != SPAWN_EXITED ||
+		 ((!stdout_too || ocserv_version_parse(res.out, ret) < 0) &&
+		  ocserv_version_parse(res.err, ret) < 0))
+		r = err_set(ei, ERR_OCCTL_FAILED, "%s -v printed no version", path);
+	spawn_result_free(&res);
+	if (r == 0) {
+		pthread_mutex_lock(&vc->lock);
+		vc->version = *ret;
+		vc->at = now ? now : 1;
+		pthread_mutex_unlock(&vc->lock);
+	}
+	return r;
 }
 
 int ocserv_version_parse(const char *text, struct ocserv_version *ret)

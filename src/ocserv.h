@@ -8,6 +8,7 @@
 #pragma once
 
 #include <jansson.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdint.h>
 
@@ -125,6 +126,30 @@ int ocserv_reload(struct ocserv *oc, struct err_info *ei);
 int ocserv_terminate_id(struct ocserv *oc, int64_t id, struct err_info *ei);
 int ocserv_terminate_user(struct ocserv *oc, const char *username, struct err_info *ei);
 int ocserv_terminate_cookie(struct ocserv *oc, const char *sid, struct err_info *ei);
+
+/* For backends: the version learnt by running `PATH -v` (occtl, which
+ * ships with ocserv, or ocserv itself: its socket has no version command).
+ * Asking costs a process, so the answer is kept OCSERV_VERSION_TTL_MS (an
+ * upgrade shows within that time). */
+#define OCSERV_VERSION_TTL_MS 10000
+
+struct ocserv_version_cache {
+	pthread_mutex_t lock;
+	struct ocserv_version version;
+	int64_t at; /* monotonic ms; 0: none cached */
+};
+
+void ocserv_version_cache_init(struct ocserv_version_cache *vc);
+void ocserv_version_cache_destroy(struct ocserv_version_cache *vc);
+
+/* The cached version, or run `path -v` (needs no privilege: never through
+ * sudo) within timeout_ms and parse its stderr, and first its stdout when
+ * stdout_too (ocserv prints it there; occtl only on stderr, so a version
+ * on occtl's stdout is not occtl's). Only an answer is cached.
+ * ERR_OCCTL_NOT_FOUND when path cannot be executed, ERR_OCCTL_FAILED when
+ * it prints no version or does not exit. */
+int ocserv_version_cache_get(struct ocserv_version_cache *vc, const char *path, bool stdout_too,
+			     unsigned timeout_ms, struct ocserv_version *ret, struct err_info *ei);
 
 /* Parse "1.1.6" (or a line ending in it, as `occtl -v` prints) into ret.
  * Returns ERR_OCCTL_FAILED when there is no version number. */
