@@ -96,7 +96,7 @@ static const char *events_source(const struct agent *ag, const struct event_hub_
 {
 	if (st->ctl_live && !st->ctl_deaf)
 		return "ctl";
-	if (st->hook_heard || atomic_load(&ag->terminate.last_event) > 0)
+	if (atomic_load(&ag->terminate.last_event) > 0) /* set by every hook event */
 		return "hook";
 	return "none";
 }
