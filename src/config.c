@@ -74,6 +74,12 @@ static const struct var {
 	V("EVENTS_MAX_SUBSCRIBERS", K_COUNT, "64", false, events_max_subscribers),
 	V("EVENTS_HEARTBEAT_MS", K_MS, "15000", false, events_heartbeat_ms),
 	V("EVENTS_USAGE_WAIT_MS", K_MS, "2000", false, events_usage_wait_ms),
+	V("OCSERV_CONF_BACKUP_DIR", K_PATH, "/var/lib/ocserv-agent/config-backups", false,
+	  conf_backup_dir),
+	V("OCSERV_CONF_BACKUP_KEEP", K_COUNT, "20", false, conf_backup_keep),
+	V("OCSERV_CONF_VERIFY_TIMEOUT_MS", K_MS, "10000", false, conf_verify_timeout_ms),
+	V("OCSERV_CONF_VERIFY_SETTLE_MS", K_MS0, "1000", false, conf_verify_settle_ms),
+	V("OCSERV_CONF_VERIFY_COMMAND", K_PATH, NULL, false, conf_verify_command),
 #undef V
 };
 
@@ -455,5 +461,7 @@ void config_free(struct agent_config *cfg)
 	free(cfg->ocpasswd_path);
 	free(cfg->ocpasswd_hash);
 	free(cfg->backend);
+	free(cfg->conf_backup_dir);
+	free(cfg->conf_verify_command);
 	memset(cfg, 0, sizeof(*cfg));
 }

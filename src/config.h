@@ -43,6 +43,12 @@ struct agent_config {
 	unsigned events_max_subscribers;  /* EVENTS_MAX_SUBSCRIBERS */
 	unsigned events_heartbeat_ms;	  /* EVENTS_HEARTBEAT_MS */
 	unsigned events_usage_wait_ms;	  /* EVENTS_USAGE_WAIT_MS */
+	char *conf_backup_dir;		  /* OCSERV_CONF_BACKUP_DIR: backups of ocserv.conf */
+	unsigned conf_backup_keep;	  /* OCSERV_CONF_BACKUP_KEEP: backups kept */
+	unsigned conf_verify_timeout_ms;  /* OCSERV_CONF_VERIFY_TIMEOUT_MS: ocserv answers */
+	unsigned conf_verify_settle_ms;	  /* OCSERV_CONF_VERIFY_SETTLE_MS: and stays up */
+	char *conf_verify_command;	  /* OCSERV_CONF_VERIFY_COMMAND or NULL: the
+					     operator's own check after a change */
 };
 
 /* Load and validate. env_file may be NULL. On failure returns a negative

@@ -38,6 +38,16 @@ static const struct {
 			       "ocserv's control socket sent an invalid reply"},
 	[-ERR_TOO_MANY] = {"TOO_MANY_REQUESTS", 429, "too many concurrent requests; retry later"},
 	[-ERR_UNREACHABLE] = {"OCCTL_FAILED", 503, "ocserv's control socket is not reachable"},
+	[-ERR_PRECONDITION_REQUIRED] = {"PRECONDITION_REQUIRED", 428,
+					"this change needs an If-Match header with the ETag"},
+	[-ERR_PRECONDITION_FAILED] = {"PRECONDITION_FAILED", 412,
+				      "the file changed since it was read (ETag mismatch)"},
+	[-ERR_RESTART_REQUIRED] = {"RESTART_REQUIRED", 409,
+				   "a changed key takes effect only when ocserv restarts"},
+	[-ERR_ROLLED_BACK] = {"CONFIG_ROLLED_BACK", 500,
+			      "the change failed verification and was rolled back"},
+	[-ERR_ROLLBACK_FAILED] = {"CONFIG_ROLLBACK_FAILED", 500,
+				  "the change failed verification and so did the rollback"},
 };
 
 static int index_of(int err)

@@ -25,19 +25,24 @@ enum {
 	ERR_INTERNAL = -11,
 	ERR_NOMEM = -12, /* reported to clients as INTERNAL_ERROR */
 	ERR_SHUTTING_DOWN = -13,
-	ERR_NOT_SUPPORTED = -14,       /* this ocserv (version, setup) cannot do it */
-	ERR_CONFIG_INVALID = -15,      /* `ocserv -t` refused the configuration */
-	ERR_SYSTEMD_UNAVAILABLE = -16, /* systemd is not running here */
-	ERR_SERVICE_FAILED = -17,      /* systemctl failed or timed out */
-	ERR_CHECK_FAILED = -18,	       /* `ocserv -t` could not run to a verdict */
-	ERR_LOCKED = -19,	       /* another program holds the file's lock */
-	ERR_PERMISSION = -20,	       /* the agent may not read or write that file */
-	ERR_CONFLICT = -21,	       /* the request contradicts what exists */
-	ERR_CTL_PROTOCOL = -22,	       /* ocserv's control socket sent what does not decode */
-	ERR_TOO_MANY = -23,	       /* a limit of concurrent use is reached */
-	ERR_UNREACHABLE = -24,	       /* ocserv's control socket cannot be connected to
+	ERR_NOT_SUPPORTED = -14,	 /* this ocserv (version, setup) cannot do it */
+	ERR_CONFIG_INVALID = -15,	 /* `ocserv -t` refused the configuration */
+	ERR_SYSTEMD_UNAVAILABLE = -16,	 /* systemd is not running here */
+	ERR_SERVICE_FAILED = -17,	 /* systemctl failed or timed out */
+	ERR_CHECK_FAILED = -18,		 /* `ocserv -t` could not run to a verdict */
+	ERR_LOCKED = -19,		 /* another program holds the file's lock */
+	ERR_PERMISSION = -20,		 /* the agent may not read or write that file */
+	ERR_CONFLICT = -21,		 /* the request contradicts what exists */
+	ERR_CTL_PROTOCOL = -22,		 /* ocserv's control socket sent what does not decode */
+	ERR_TOO_MANY = -23,		 /* a limit of concurrent use is reached */
+	ERR_UNREACHABLE = -24,		 /* ocserv's control socket cannot be connected to
 					* (nothing was sent); on the wire OCCTL_FAILED */
-	ERR__MIN = -24,
+	ERR_PRECONDITION_REQUIRED = -25, /* a write that needs If-Match came without it */
+	ERR_PRECONDITION_FAILED = -26,	 /* If-Match does not match: changed underneath */
+	ERR_RESTART_REQUIRED = -27,	 /* a key ocserv reads at start only, with a reload */
+	ERR_ROLLED_BACK = -28,		 /* applied, failed verification, old config back */
+	ERR_ROLLBACK_FAILED = -29,	 /* ... and the way back failed too: VPN may be down */
+	ERR__MIN = -29,
 };
 
 /* Internal detail of a failure, for the log only. */

@@ -1,0 +1,95 @@
+/* The keys of ocserv.conf that the agent knows, for the running ocserv
+ * version: each key's value type and bounds, whether it repeats, whether
+ * ocserv reads it on reload or only at start (restart), whether a
+ * [vhost:NAME] section may set it, whether its value is a secret. Facts
+ * were taken from the real servers 1.1.6, 1.3.0 and 1.5.0 (`ocserv -t`
+ * names unknown keys and keys a vhost may not set) and from ocserv's
+ * sources (the keys read before the "permanent" configuration is done are
+ * read at start only); tests/integration/test_config_schema.py checks the
+ * table against the ocserv that runs the tests.
+ *
+ * Values in JSON: booleans for boolean keys, integers for numeric ones,
+ * strings otherwise; a key that repeats takes an array of strings (or a
+ * single string, meaning a one-element array). Validation is the agent's,
+ * stricter than ocserv: `ocserv -t` passes bad routes, networks, ports and
+ * numbers (OCSERV-FACTS.md), which a reload then applies to every new
+ * session. Version: struct ocserv_version; an unknown one ("") allows the
+ * keys of every supported version.
+ *
+ * Pure functions, except that path keys marked "must exist" stat() the
+ * path; thread-safe. */
+#pragma once
+
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+
+#include "ocserv.h"
+
+#define CONF_SCHEMA_VALUE_MAX  4096 /* bytes of one value */
+#define CONF_SCHEMA_VALUES_MAX 256  /* values of one repeated key */
+#define CONF_SCHEMA_REDACTED   "<redacted>"
+
+enum conf_schema_type {
+	CONF_SCHEMA_BOOL,
+	CONF_SCHEMA_INT,
+	CONF_SCHEMA_STRING,
+};
+
+struct conf_schema_key {
+	const char *name;
+	enum conf_schema_type type;
+	bool multi;	     /* repeats: one line per value */
+	bool restart;	     /* ocserv reads it at start only: a reload leaves the old value */
+	bool global_only;    /* refused in a [vhost:NAME] section */
+	bool secret;	     /* the value is redacted when read */
+	const char *kind;    /* the value's syntax for the schema: "boolean", "integer",
+			     "route", "ipv4-network", "path", "auth-method", ... */
+	long long min, max;  /* integers */
+	const char *summary; /* one line for the schema */
+	/* private to conf_schema.c */
+	const char *(*check)(const struct conf_schema_key *k, const char *text);
+	unsigned since, until; /* read from since, before until (VER()); 0: open */
+	unsigned flags;
+};
+
+/* The key named name if the running ocserv (v) reads it, else NULL; why
+ * (when not NULL) then says why: unknown, another version's, deprecated. */
+const struct conf_schema_key *conf_schema_find(const char *name, const struct ocserv_version *v,
+					       char *why, size_t why_len);
+
+/* Whether the value of key (known or not) must not be shown: secret keys,
+ * and any unknown key whose name says secret, password, pin or key but
+ * not a file (…-file, server-key, …). */
+bool conf_schema_is_secret(const char *key);
+
+/* GET /ocserv/config/schema: {"version": "1.1.6"|null, "keys": [{name,
+ * type, kind, multi, reload: bool, restartRequired: bool, vhost: bool,
+ * secret: bool, min?, max?, summary, values? (enums)}]} sorted by name. New
+ * reference or NULL on ENOMEM. */
+json_t *conf_schema_json(const struct ocserv_version *v);
+
+/* A value from the file as JSON of the key's type (k NULL: a string):
+ * "true"/"yes" (any case) → true, other booleans → false; integers as
+ * ocserv's strtol reads them (junk → what strtol gives), strings as is.
+ * New reference; NULL on ENOMEM. */
+json_t *conf_schema_typed(const struct conf_schema_key *k, const char *text);
+
+/* Check one requested value (JSON) of key k in section vhost (NULL:
+ * global) and render it as the text to write: values[0..*n-1] (malloc'd
+ * strings, the caller frees each; at most CONF_SCHEMA_VALUES_MAX). Problems
+ * are appended to problems as {key, value?, message} objects (every problem
+ * of the value, not only the first). Returns 0 when the value is good, 1
+ * when problems were added, ERR_NOMEM. */
+int conf_schema_render(const struct conf_schema_key *k, const char *vhost, const json_t *value,
+		       char **values, size_t *n, json_t *problems);
+
+/* Checks of the whole candidate configuration (global keys and every
+ * vhost) that no single value shows, and the agent's own needs: ocserv's
+ * control socket must stay on (use-occtl not false), ipv4-netmask must
+ * agree with the prefix of ipv4-network, a vhost needs the keys ocserv
+ * requires of it. get(ctx, section, key) returns a key's first value or
+ * NULL. Problems appended as above. 0, 1 (problems), ERR_NOMEM. */
+int conf_schema_check_whole(const char *(*get)(void *ctx, const char *section, const char *key),
+			    void *ctx, const char *const *vhosts, size_t n_vhosts,
+			    const struct ocserv_version *v, json_t *problems);
