@@ -89,11 +89,27 @@ static void section(struct ocserv_conf *c, struct cursor *cur, char *start)
 	cur->prev_key = NULL;
 }
 
+char *ocserv_conf_cut_comment(char *s)
+{
+	bool blank = false;
+
+	for (char *p = s; *p; p++) {
+		if (*p == '#' && blank) {
+			*p = '\0';
+			break;
+		}
+		blank = isspace((unsigned char)*p);
+	}
+	return s;
+}
+
 /* One line, NUL-terminated without its newline. The order of the tests is
  * inih's (which ocserv embeds): comment, continuation, section, pair. */
 static int parse_line(struct ocserv_conf *c, struct cursor *cur, char *line)
 {
 	char *start = ocserv_conf_lskip(ocserv_conf_rstrip(line)), *sep;
+
+	ocserv_conf_rstrip(ocserv_conf_cut_comment(start));
 
 	if (*start == '\0' || *start == '#' || *start == ';')
 		return 0;

@@ -1,7 +1,10 @@
 /* ocserv.conf, read the way ocserv 1.1-1.5 reads it (OCSERV-FACTS.md):
  * `key = value` or `key: value` (split at the first `=` or `:`); lines whose
- * first non-blank character is `#` or `;` are comments (there are no
- * trailing comments: ocserv keeps "x ; y" as the value); whitespace and `"`
+ * first non-blank character is `#` or `;` are comments; a `#` that follows
+ * a blank ends the line's content, even between quotes ("x #y" reads "x";
+ * measured on 1.1.6, 1.3.0 and 1.5.0), while ";" never does ("x ; y" stays
+ * the value) and neither does a `#` right after another character ("x#y");
+ * whitespace and `"`
  * are stripped from both ends of a value, never from inside it; a non-blank
  * line that starts with whitespace is one more value of the previous key;
  * `[vhost:NAME]` starts the keys of virtual host NAME. Keys repeat for
@@ -79,6 +82,8 @@ unsigned ocserv_conf_first_bad_line(const struct ocserv_conf *c);
 char *ocserv_conf_rstrip(char *s);
 char *ocserv_conf_lskip(char *s);
 char *ocserv_conf_unquote(char *s);
+/* End s at its first `#` that follows a blank (inih's inline comment). */
+char *ocserv_conf_cut_comment(char *s);
 
 /* A boolean value as ocserv reads it: true/yes (any case) are true,
  * anything else false. NULL (absent) gives def. */
