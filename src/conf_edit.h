@@ -11,13 +11,18 @@
  * header); "vhost:NAME" is the [vhost:NAME] section (NAME compared exactly
  * as written between "vhost:" and "]", after ocserv's strip of blanks).
  * Lines after a header belong to that section until the next header.
+ * A UTF-8 byte order mark before the first line is kept aside: it is not
+ * part of line 1's text and stays at the start of the file whatever the
+ * edits.
  *
  * A value is one line `key = value`; a key that repeats has one line per
  * value; an indented non-blank line continues the previous key with one
  * more value (ocserv_conf.h). Values passed in are written as given, after
  * the caller's validation: they must not contain a newline, and a value
- * whose first or last character is blank or '"' would not read back the
- * same (ocserv strips them); conf_edit_set() refuses those (ERR_BAD_REQUEST).
+ * whose first or last character is blank or '"', or that has a '#' after
+ * a blank, would not read back the same (ocserv strips them, or reads a
+ * comment); conf_edit_set() refuses those (ERR_BAD_REQUEST),
+ * and likewise a key or a section that would not read back as given.
  *
  * Not thread-safe; a struct conf_edit belongs to one caller. */
 #pragma once
@@ -38,7 +43,9 @@ enum conf_line_kind {
 
 struct conf_line {
 	enum conf_line_kind kind;
-	const char *text;    /* the line's bytes, without its line ending, NUL-terminated */
+	const char *text;    /* the line's bytes, without its line ending, NUL-terminated
+				(a NUL byte inside the line ends the string here as
+				it ends the line's content for ocserv) */
 	const char *key;     /* KEY, CONT: the key (a CONT's is its KEY line's); else NULL */
 	const char *value;   /* KEY, CONT: the value as ocserv reads it; else NULL */
 	const char *section; /* the section the line is in (NULL: global); a SECTION
@@ -76,24 +83,52 @@ bool conf_edit_has_section(const struct conf_edit *e, const char *section);
 size_t conf_edit_values(const struct conf_edit *e, const char *section, const char *key,
 			const char **out, size_t max);
 
+/* Where conf_edit_set() adds a key that its section does not have yet. */
+enum conf_edit_place {
+	CONF_EDIT_AFTER_KEYS,	  /* default: after the section's last key or
+				     continuation line */
+	CONF_EDIT_AT_SECTION_END, /* after the section's last line of any kind
+				     (comments included): userconf.h's rule */
+};
+
+/* Choose where new keys go from now on (a new editor has AFTER_KEYS). */
+void conf_edit_set_place(struct conf_edit *e, enum conf_edit_place place);
+
 /* Make key's values in section exactly values[0..n-1] (n >= 1). When they
  * already are (same values, same order), nothing changes. Otherwise the
  * key's first line is rewritten in place as "key = VALUE" followed by one
  * new line per further value, and the key's other lines (repeats and
  * continuation lines) are removed. A key not in the section is added after
- * the section's last key or continuation line (for the global part: never
- * after a section header; when it has no key yet, after its last line); a
- * missing vhost section is appended at the end of the file as a header
- * line followed by the key's lines. New lines end as the file's first line
- * ends ("\n" or "\r\n"; "\n" for an empty file), and a last line without
- * its ending gets one before anything is added after it. *changed says
- * whether the text changed. ERR_BAD_REQUEST (a value with a newline or a
- * NUL, or one that would not read back as given: ei->detail says which),
- * ERR_NOMEM. */
+ * the section's last key or continuation line (or its last line: see
+ * conf_edit_set_place; for the global part: never after a section header;
+ * when it has no key yet, after its last line, or first in the file when
+ * it has none); a missing section is appended at the end of the file as
+ * a header line "[SECTION]" followed by the key's lines.
+ *
+ * Line endings: new and rewritten lines end as most of the file's lines
+ * do ("\r\n" when more lines end so than with "\n"; "\n" on a tie and for
+ * an empty file), so a rewritten last line that had no ending gets one,
+ * and a last line without its ending gets one before anything is added
+ * after it. Every other line keeps its bytes and its ending.
+ *
+ * *changed says whether the text changed. ERR_BAD_REQUEST (ei->detail
+ * says which): n == 0; a value with a newline, one whose first or last
+ * character is blank or '"', one that starts with '#' or has a '#' after
+ * a blank (a comment to ocserv: ocserv_conf.h); a key that is empty, has
+ * '=', ':', a newline or a '#' after a blank, starts or ends with a blank
+ * or starts with '#', ';' or '['; a section that has ']', a newline or a
+ * '#' after a blank. ERR_CONFLICT: the key would go right
+ * before an indented section header, which ocserv would then read as a
+ * value of the key (a header is one only when no key precedes it; the
+ * caller may remove the indentation first), or see conf_edit_unset().
+ * ERR_NOMEM. On failure nothing changes. */
 int conf_edit_set(struct conf_edit *e, const char *section, const char *key,
 		  const char *const *values, size_t n, bool *changed, struct err_info *ei);
 
 /* Remove every line of key in section (continuation lines included);
- * *changed says whether there was any. ERR_NOMEM. */
+ * *changed says whether there was any. ERR_CONFLICT when a line that
+ * starts with the bytes of a UTF-8 byte order mark would become the file's
+ * first, where ocserv would skip them; ERR_NOMEM. On failure nothing
+ * changes. */
 int conf_edit_unset(struct conf_edit *e, const char *section, const char *key, bool *changed,
 		    struct err_info *ei);

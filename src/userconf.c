@@ -15,7 +15,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "array.h"
+#include "conf_edit.h"
 #include "conf_value.h"
 #include "log.h"
 #include "ocserv_conf.h"
@@ -351,302 +351,88 @@ int userconf_check_settings(const json_t *settings, const struct ocserv_version 
 
 /* ---- one file ---- */
 
-enum lkind {
-	L_OPAQUE,  /* blank or comment */
-	L_KEY,	   /* key = value */
-	L_CONT,	   /* an indented value continuing the previous key */
-	L_SECTION, /* [name] */
-	L_BAD,	   /* no '=' or ':', or '[' without ']' */
-};
-
-struct uline {
-	char *raw; /* the line's bytes with its newline, if any */
-	size_t len;
-	enum lkind kind;
-	char *key;	 /* L_KEY, L_CONT (its key line's key) */
-	char *value;	 /* L_KEY, L_CONT: as ocserv reads it */
-	unsigned no;	 /* 1-based */
-	bool in_section; /* after a [section] header: ocserv skips it */
-};
-
+/* The lines and their editing are conf_edit's. ocserv reads no [section]
+ * of these files, so every key the agent reads or writes here is a global
+ * one (section NULL); new keys go at the end of the global part, after
+ * its comments too (CONF_EDIT_AT_SECTION_END). */
 struct userconf {
-	struct uline *v;
-	size_t n;
+	struct conf_edit *e;
 };
-
-static void lines_free(struct uline *v, size_t n)
-{
-	for (size_t i = 0; i < n; i++) {
-		free(v[i].raw);
-		free(v[i].key);
-		free(v[i].value);
-	}
-	free(v);
-}
 
 void userconf_free(struct userconf *f)
 {
 	if (f == NULL)
 		return;
-	lines_free(f->v, f->n);
+	conf_edit_free(f->e);
 	free(f);
 }
 
-/* Classify one line (text: its content, NUL-terminated, modified) in the
- * order inih tests: comment, continuation, section, pair. *prev is the key
- * a continuation adds to. */
-static int classify(struct uline *l, char *text, const char **prev, bool *in_section)
+static int edit_parse(const char *text, size_t len, struct conf_edit **ret, struct err_info *ei)
 {
-	char *start = ocserv_conf_lskip(ocserv_conf_rstrip(text)), *sep;
+	int r = conf_edit_parse(text, len, USERCONF_FILE_MAX, ret, ei);
 
-	l->in_section = *in_section;
-	if (*start == '\0' || *start == '#' || *start == ';')
-		return 0;
-	if (start > text && *prev != NULL) {
-		l->kind = L_CONT;
-		l->key = strdup(*prev);
-		l->value = strdup(ocserv_conf_unquote(start));
-		return l->key && l->value ? 0 : ERR_NOMEM;
-	}
-	if (*start == '[') {
-		l->kind = strchr(start, ']') ? L_SECTION : L_BAD;
-		if (l->kind == L_SECTION) {
-			*in_section = l->in_section = true;
-			*prev = NULL;
-		}
-		return 0;
-	}
-	sep = strpbrk(start, "=:");
-	if (sep == NULL) {
-		l->kind = L_BAD;
-		return 0;
-	}
-	*sep = '\0';
-	l->kind = L_KEY;
-	l->key = strdup(ocserv_conf_rstrip(start));
-	l->value = strdup(ocserv_conf_unquote(sep + 1));
-	*prev = l->key;
-	return l->key && l->value ? 0 : ERR_NOMEM;
+	if (r == 0)
+		conf_edit_set_place(*ret, CONF_EDIT_AT_SECTION_END);
+	return r;
 }
 
 int userconf_parse(const char *text, size_t len, struct userconf **ret, struct err_info *ei)
 {
-	struct userconf *f;
-	const char *prev = NULL, *p = text, *end = text + len;
-	bool in_section = false;
-	size_t cap = 0;
-	int r = 0;
+	struct userconf *f = calloc(1, sizeof(*f));
+	int r;
 
-	if (len > USERCONF_FILE_MAX)
-		return err_set(ei, ERR_INTERNAL, "more than %d bytes", USERCONF_FILE_MAX);
-	f = calloc(1, sizeof(*f));
 	if (f == NULL)
 		return err_set(ei, ERR_NOMEM, "out of memory");
-	while (r == 0 && p < end) {
-		const char *nl = memchr(p, '\n', (size_t)(end - p));
-		size_t n = nl ? (size_t)(nl - p) + 1 : (size_t)(end - p);
-		struct uline *l;
-		char *content;
-
-		if ((r = array_grow(&f->v, &cap, f->n, sizeof(*f->v), 32)) < 0)
-			break;
-		l = &f->v[f->n++];
-		*l = (struct uline){.no = (unsigned)f->n, .len = n};
-		l->raw = malloc(n + 1);
-		/* The content stops at a NUL byte, as in ocserv; a UTF-8 byte
-		 * order mark before the first line is not part of it. */
-		content = strndup(p, nl ? n - 1 : n);
-		if (l->raw == NULL || content == NULL) {
-			free(content);
-			r = ERR_NOMEM;
-			break;
-		}
-		memcpy(l->raw, p, n);
-		l->raw[n] = '\0';
-		if (f->n == 1 && strncmp(content, "\xef\xbb\xbf", 3) == 0)
-			memmove(content, content + 3, strlen(content + 3) + 1);
-		r = classify(l, content, &prev, &in_section);
-		free(content);
-		p += n;
-	}
-	if (r < 0) {
-		userconf_free(f);
-		return err_set(ei, ERR_NOMEM, "out of memory");
+	if ((r = edit_parse(text, len, &f->e, ei)) < 0) {
+		free(f);
+		return r;
 	}
 	*ret = f;
 	return 0;
 }
 
-/* A growing text buffer. */
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t len)
-{
-	if (b->failed)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		size_t cap = b->cap ? b->cap : 256;
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		char *p = realloc(b->p, cap);
-		if (p == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* The text, or NULL (freed) when an allocation failed. */
-static char *buf_done(struct buf *b, size_t *len)
-{
-	if (b->failed || (b->p == NULL && (b->p = calloc(1, 1)) == NULL)) {
-		free(b->p);
-		return NULL;
-	}
-	*len = b->n;
-	return b->p;
-}
-
 char *userconf_serialize(const struct userconf *f, size_t *len)
 {
-	struct buf b = {0};
-
-	for (size_t i = 0; i < f->n; i++)
-		buf_add(&b, f->v[i].raw, f->v[i].len);
-	return buf_done(&b, len);
+	return conf_edit_text(f->e, len);
 }
 
-/* A global line holding a value of key. */
-static bool is_value_of(const struct uline *l, const char *key)
+/* Make key's global values exactly values (none: remove the key);
+ * conf_edit's refusals go to why. */
+static int edit_key(struct conf_edit *e, const char *key, const struct strv *values, char *why,
+		    size_t why_len)
 {
-	return (l->kind == L_KEY || l->kind == L_CONT) && !l->in_section &&
-	       strcmp(l->key, key) == 0;
+	struct err_info ei;
+	bool changed;
+	int r = values->n == 0 ? conf_edit_unset(e, NULL, key, &changed, &ei)
+			       : conf_edit_set(e, NULL, key, (const char *const *)values->v,
+					       values->n, &changed, &ei);
+
+	if (r < 0 && r != ERR_NOMEM)
+		snprintf(why, why_len, "%s", ei.detail);
+	return r;
 }
 
-/* Whether the global values of key are exactly want, in order. */
-static bool same_values(const struct userconf *f, const char *key, const struct strv *want)
+/* A PUT removes every global key of the file that settings does not name. */
+static int remove_others(struct conf_edit *e, const json_t *settings, char *why, size_t why_len)
 {
-	size_t k = 0;
+	struct strv names = {0}, none = {0};
+	int r = 0;
 
-	for (size_t i = 0; i < f->n; i++) {
-		if (!is_value_of(&f->v[i], key))
-			continue;
-		if (k == want->n || strcmp(f->v[i].value, want->v[k]) != 0)
-			return false;
-		k++;
+	/* Names first: an edit invalidates the lines. */
+	for (size_t i = 0; r == 0 && i < conf_edit_count(e); i++) {
+		const struct conf_line *l = conf_edit_line(e, i);
+		if (l->kind == CONF_LINE_KEY && l->section == NULL &&
+		    json_object_get(settings, l->key) == NULL)
+			r = strv_add(&names, l->key);
 	}
-	return k == want->n;
+	for (size_t i = 0; r == 0 && i < names.n; i++)
+		r = edit_key(e, names.v[i], &none, why, why_len);
+	strv_free(&names);
+	return r;
 }
 
-/* "key = value\n" for each value. */
-static void render(struct buf *b, const char *key, const struct strv *values)
-{
-	for (size_t i = 0; i < values->n; i++) {
-		buf_str(b, key);
-		buf_str(b, " = ");
-		buf_str(b, values->v[i]);
-		buf_str(b, "\n");
-	}
-}
-
-/* The plan of a change: for each line, NULL (keep), or its new text ("" to
- * drop it); and the text of new keys. */
-struct plan {
-	char **repl; /* n entries */
-	size_t n;
-	struct buf append;
-};
-
-static int plan_key(const struct userconf *f, struct plan *pl, const char *key,
-		    const struct strv *values)
-{
-	struct buf b = {0};
-	bool first = true;
-	size_t len;
-
-	if (same_values(f, key, values))
-		return 0;
-	render(&b, key, values);
-	if (buf_done(&b, &len) == NULL)
-		return ERR_NOMEM;
-	/* The first line gets the new text, the others go. */
-	for (size_t i = 0; i < f->n; i++) {
-		if (!is_value_of(&f->v[i], key))
-			continue;
-		free(pl->repl[i]);
-		pl->repl[i] = first ? b.p : strdup("");
-		if (first)
-			b.p = NULL;
-		else if (pl->repl[i] == NULL)
-			return ERR_NOMEM;
-		first = false;
-	}
-	if (first)
-		buf_add(&pl->append, b.p, len);
-	free(b.p);
-	return pl->append.failed ? ERR_NOMEM : 0;
-}
-
-/* Where new keys go: after the last line before the first [section]. */
-static size_t insert_at(const struct userconf *f)
-{
-	for (size_t i = 0; i < f->n; i++)
-		if (f->v[i].kind == L_SECTION)
-			return i;
-	return f->n;
-}
-
-static char *plan_text(const struct userconf *f, const struct plan *pl, size_t *len)
-{
-	struct buf b = {0};
-	size_t at = insert_at(f);
-
-	for (size_t i = 0; i <= f->n; i++) {
-		if (i == at && pl->append.n > 0) {
-			if (b.n > 0 && b.p[b.n - 1] != '\n')
-				buf_str(&b, "\n");
-			buf_add(&b, pl->append.p, pl->append.n);
-		}
-		if (i == f->n)
-			break;
-		if (pl->repl[i] != NULL)
-			buf_str(&b, pl->repl[i]);
-		else
-			buf_add(&b, f->v[i].raw, f->v[i].len);
-	}
-	return buf_done(&b, len);
-}
-
-/* Keys of the file that a PUT removes: every global key not in settings. */
-static int plan_removals(const struct userconf *f, struct plan *pl, const json_t *settings)
-{
-	for (size_t i = 0; i < f->n; i++) {
-		if (!is_value_of(&f->v[i], f->v[i].key) ||
-		    json_object_get(settings, f->v[i].key) != NULL)
-			continue;
-		free(pl->repl[i]);
-		if ((pl->repl[i] = strdup("")) == NULL)
-			return ERR_NOMEM;
-	}
-	return 0;
-}
-
-static int plan_settings(const struct userconf *f, struct plan *pl, const json_t *settings,
-			 char *why, size_t why_len)
+/* Each setting in turn: null and [] remove the key. */
+static int apply_settings(struct conf_edit *e, const json_t *settings, char *why, size_t why_len)
 {
 	const char *key;
 	json_t *val;
@@ -658,7 +444,7 @@ static int plan_settings(const struct userconf *f, struct plan *pl, const json_t
 
 		r = setting_values(key_find(key), val, &sv, why, why_len);
 		if (r == 0)
-			r = plan_key(f, pl, key, &sv);
+			r = edit_key(e, key, &sv, why, why_len);
 		strv_free(&sv);
 		if (r < 0)
 			break;
@@ -666,27 +452,14 @@ static int plan_settings(const struct userconf *f, struct plan *pl, const json_t
 	return r;
 }
 
-/* Replace f's lines by those of text. */
-static int reparse(struct userconf *f, const char *text, size_t len)
-{
-	struct userconf *g = NULL;
-	struct err_info ei;
-	int r = userconf_parse(text, len, &g, &ei);
-
-	if (r < 0)
-		return r;
-	lines_free(f->v, f->n);
-	*f = *g;
-	free(g);
-	return 0;
-}
-
 int userconf_apply(struct userconf *f, const json_t *settings, bool replace,
 		   const struct ocserv_version *v, bool *changed, char *why, size_t why_len)
 {
-	struct plan pl = {0};
+	struct conf_edit *work = NULL;
+	struct err_info ei;
 	char *text = NULL, *old = NULL;
 	size_t len = 0, old_len = 0;
+	unsigned bad;
 	int r = userconf_check_settings(settings, v, why, why_len);
 
 	*changed = false;
@@ -695,37 +468,35 @@ int userconf_apply(struct userconf *f, const json_t *settings, bool replace,
 	/* ocserv stops reading a settings file at its first line that is not
 	 * "key = value" (seen on 1.1.6): keys written after it would be
 	 * reported as set and never applied. */
-	for (size_t i = 0; i < f->n; i++) {
-		if (f->v[i].kind == L_BAD) {
-			snprintf(why, why_len,
-				 "line %zu is not \"key = value\" and ocserv stops reading the "
-				 "file there: fix or remove it first",
-				 i + 1);
-			return ERR_CONFLICT;
-		}
+	if ((bad = conf_edit_first_bad(f->e)) != 0) {
+		snprintf(why, why_len,
+			 "line %u is not \"key = value\" and ocserv stops reading the file there: "
+			 "fix or remove it first",
+			 bad);
+		return ERR_CONFLICT;
 	}
-	pl.n = f->n; /* f changes under reparse() */
-	pl.repl = calloc(pl.n + 1, sizeof(*pl.repl));
-	if (pl.repl == NULL)
+	/* The edits go to a copy, which replaces f only when all succeeded. */
+	if ((old = userconf_serialize(f, &old_len)) == NULL)
 		return ERR_NOMEM;
-	if (replace)
-		r = plan_removals(f, &pl, settings);
+	r = edit_parse(old, old_len, &work, &ei);
+	if (r == 0 && replace)
+		r = remove_others(work, settings, why, why_len);
 	if (r == 0)
-		r = plan_settings(f, &pl, settings, why, why_len);
-	if (r == 0 && ((text = plan_text(f, &pl, &len)) == NULL ||
-		       (old = userconf_serialize(f, &old_len)) == NULL))
+		r = apply_settings(work, settings, why, why_len);
+	if (r == 0 && (text = conf_edit_text(work, &len)) == NULL)
 		r = ERR_NOMEM;
 	if (r == 0 && (len != old_len || memcmp(text, old, len) != 0)) {
-		if (len > USERCONF_FILE_MAX)
+		if (len > USERCONF_FILE_MAX) {
 			r = bad_value("settings", NULL, "the file would be larger than 256 KiB",
 				      why, why_len);
-		else if ((r = reparse(f, text, len)) == 0)
+		} else {
+			conf_edit_free(f->e);
+			f->e = work;
+			work = NULL;
 			*changed = true;
+		}
 	}
-	for (size_t i = 0; pl.repl != NULL && i < pl.n; i++)
-		free(pl.repl[i]);
-	free(pl.repl);
-	free(pl.append.p);
+	conf_edit_free(work);
 	free(text);
 	free(old);
 	return r;
@@ -733,10 +504,10 @@ int userconf_apply(struct userconf *f, const json_t *settings, bool replace,
 
 /* ---- what ocserv makes of a file ---- */
 
-static int issue(json_t *issues, const struct uline *l, const char *key, const char *fmt, ...)
+static int issue(json_t *issues, const struct conf_line *l, const char *key, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
-static int issue(json_t *issues, const struct uline *l, const char *key, const char *fmt, ...)
+static int issue(json_t *issues, const struct conf_line *l, const char *key, const char *fmt, ...)
 {
 	char msg[300];
 	va_list ap;
@@ -744,9 +515,9 @@ static int issue(json_t *issues, const struct uline *l, const char *key, const c
 	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
 	va_end(ap);
-	return json_array_append_new(issues, json_pack("{s:I,s:o,s:o}", "line", (json_int_t)l->no,
-						       "key", utf8_json_string(key), "message",
-						       utf8_json_string(msg)));
+	return json_array_append_new(
+		issues, json_pack("{s:I,s:o,s:o}", "line", (json_int_t)l->number, "key",
+				  utf8_json_string(key), "message", utf8_json_string(msg)));
 }
 
 /* A value as ocserv reads it: booleans true/yes (any case), numbers with
@@ -778,33 +549,43 @@ static const char *file_value_problem(const struct key_def *k, const char *s)
 	return check_text(k, s);
 }
 
-/* The line of the previous value of a single key, for "set again". */
-static const struct uline *earlier(const struct userconf *f, size_t i)
+/* A global line holding a value. */
+static bool is_global_value(const struct conf_line *l)
 {
-	for (size_t j = i; j-- > 0;)
-		if (is_value_of(&f->v[j], f->v[i].key))
-			return &f->v[j];
+	return (l->kind == CONF_LINE_KEY || l->kind == CONF_LINE_CONT) && l->section == NULL;
+}
+
+/* The line of the previous value of a single key, for "set again". */
+static const struct conf_line *earlier(const struct userconf *f, size_t i)
+{
+	const char *key = conf_edit_line(f->e, i)->key;
+
+	for (size_t j = i; j-- > 0;) {
+		const struct conf_line *l = conf_edit_line(f->e, j);
+		if (is_global_value(l) && strcmp(l->key, key) == 0)
+			return l;
+	}
 	return NULL;
 }
 
 static int line_json(const struct userconf *f, size_t i, const struct ocserv_version *v,
 		     json_t *settings, json_t *issues)
 {
-	const struct uline *l = &f->v[i], *prev;
+	const struct conf_line *l = conf_edit_line(f->e, i), *prev;
 	const struct key_def *k;
 	const char *problem;
 	char why[200], q[80], range[96];
 
-	if (l->kind == L_BAD)
+	if (l->kind == CONF_LINE_BAD)
 		return issue(issues, l, NULL,
 			     "not \"key = value\": ocserv stops reading the file here, every "
 			     "later line is ignored");
-	if (l->kind == L_SECTION)
+	if (l->kind == CONF_LINE_SECTION)
 		return issue(issues, l, NULL, "ocserv skips this section and every key in it");
-	if ((l->kind != L_KEY && l->kind != L_CONT) || l->in_section)
+	if (!is_global_value(l))
 		return 0;
 	if (!userconf_key_allowed(l->key, v, why, sizeof(why)))
-		return l->kind == L_KEY ? issue(issues, l, l->key, "%s", why) : 0;
+		return l->kind == CONF_LINE_KEY ? issue(issues, l, l->key, "%s", why) : 0;
 	k = key_find(l->key);
 	if ((problem = file_value_problem(k, l->value)) != NULL && k->type == T_INT) {
 		range_text(k, range, sizeof(range));
@@ -820,8 +601,8 @@ static int line_json(const struct userconf *f, size_t i, const struct ocserv_ver
 		return json_array_append_new(a, utf8_json_string(l->value));
 	}
 	if ((prev = earlier(f, i)) != NULL &&
-	    issue(issues, l, l->key, "also set on line %u: ocserv uses the last value", prev->no) <
-		    0)
+	    issue(issues, l, l->key, "also set on line %u: ocserv uses the last value",
+		  prev->number) < 0)
 		return -1;
 	return json_object_set_new(settings, k->name, value_json(k, l->value));
 }
@@ -830,22 +611,22 @@ int userconf_to_json(const struct userconf *f, const struct ocserv_version *v, j
 		     json_t **issues)
 {
 	json_t *s = json_object(), *is = json_array();
+	size_t n = conf_edit_count(f->e), stop = n;
 
-	size_t stop = f->n;
-
-	for (size_t i = 0; s != NULL && is != NULL && i < f->n; i++) {
+	for (size_t i = 0; s != NULL && is != NULL && i < n; i++) {
+		const struct conf_line *l = conf_edit_line(f->e, i);
 		/* ocserv stops at the first line it cannot parse: what follows is
 		 * not read at all. */
 		if (i > stop) {
-			if (f->v[i].kind == L_KEY &&
-			    issue(is, &f->v[i], f->v[i].key,
-				  "ignored: ocserv stopped reading at line %zu", stop + 1) < 0) {
+			if (l->kind == CONF_LINE_KEY &&
+			    issue(is, l, l->key, "ignored: ocserv stopped reading at line %zu",
+				  stop + 1) < 0) {
 				json_decref(s);
 				s = NULL;
 			}
 			continue;
 		}
-		if (f->v[i].kind == L_BAD)
+		if (l->kind == CONF_LINE_BAD)
 			stop = i;
 		if (line_json(f, i, v, s, is) < 0) {
 			json_decref(s);
