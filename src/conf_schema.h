@@ -16,7 +16,8 @@
  * session. Version: struct ocserv_version; an unknown one ("") allows the
  * keys of every supported version.
  *
- * Pure functions, except that path keys marked "must exist" stat() the
+ * Pure functions, except that path keys marked "must exist" (and the files
+ * named in auth/acct options: passwd=, otp=, config=, keytab=) stat() the
  * path; thread-safe. */
 #pragma once
 
@@ -26,8 +27,10 @@
 
 #include "ocserv.h"
 
-#define CONF_SCHEMA_VALUE_MAX  4096 /* bytes of one value */
-#define CONF_SCHEMA_VALUES_MAX 256  /* values of one repeated key */
+/* Bytes of one value: ocserv reads lines of at most 2047 bytes (inih's
+ * INI_MAX_LINE) and takes the rest of a longer line for another line. */
+#define CONF_SCHEMA_VALUE_MAX  1024
+#define CONF_SCHEMA_VALUES_MAX 256 /* values of one repeated key */
 #define CONF_SCHEMA_REDACTED   "<redacted>"
 
 enum conf_schema_type {
@@ -47,6 +50,7 @@ struct conf_schema_key {
 			     "route", "ipv4-network", "path", "auth-method", ... */
 	long long min, max;  /* integers */
 	const char *summary; /* one line for the schema */
+	const char *const *values; /* an enum's values (NULL-terminated), else NULL */
 	/* private to conf_schema.c */
 	const char *(*check)(const struct conf_schema_key *k, const char *text);
 	unsigned since, until; /* read from since, before until (VER()); 0: open */
@@ -63,33 +67,50 @@ const struct conf_schema_key *conf_schema_find(const char *name, const struct oc
  * not a file (…-file, server-key, …). */
 bool conf_schema_is_secret(const char *key);
 
-/* GET /ocserv/config/schema: {"version": "1.1.6"|null, "keys": [{name,
- * type, kind, multi, reload: bool, restartRequired: bool, vhost: bool,
- * secret: bool, min?, max?, summary, values? (enums)}]} sorted by name. New
- * reference or NULL on ENOMEM. */
+/* GET /ocserv/config/schema: {"ocservVersion": "1.1.6"|null, "keys":
+ * [{name, type: "boolean"|"integer"|"string", kind, multi, reload: bool,
+ * restartRequired: bool, vhost: bool, secret: bool, min?, max?, summary,
+ * values? (enums)}]} sorted by name, one entry per name (for an unknown
+ * version, a key whose rules differ between versions has its strictest).
+ * New reference or NULL on ENOMEM. */
 json_t *conf_schema_json(const struct ocserv_version *v);
 
 /* A value from the file as JSON of the key's type (k NULL: a string):
  * "true"/"yes" (any case) → true, other booleans → false; integers as
- * ocserv's strtol reads them (junk → what strtol gives), strings as is.
- * New reference; NULL on ENOMEM. */
+ * ocserv's strtol reads them (junk → what strtol gives), strings as is;
+ * net-priority's TOS form "0xNN" stays a string. New reference; NULL on
+ * ENOMEM. */
 json_t *conf_schema_typed(const struct conf_schema_key *k, const char *text);
 
 /* Check one requested value (JSON) of key k in section vhost (NULL:
- * global) and render it as the text to write: values[0..*n-1] (malloc'd
- * strings, the caller frees each; at most CONF_SCHEMA_VALUES_MAX). Problems
- * are appended to problems as {key, value?, message} objects (every problem
- * of the value, not only the first). Returns 0 when the value is good, 1
- * when problems were added, ERR_NOMEM. */
+ * global; the NAME of [vhost:NAME]) and render it as the text to write:
+ * values[0..*n-1] (malloc'd strings, the caller frees each; values has room
+ * for CONF_SCHEMA_VALUES_MAX). Problems are appended to problems as {key,
+ * vhost?, value?, message} objects (every problem of the value, not only
+ * the first; never the value of a secret key). Returns 0 when the value is
+ * good (*n >= 1), 1 when problems were added, ERR_NOMEM; on 1 and ERR_NOMEM
+ * *n is 0 and nothing is left allocated.
+ *
+ * Text written is never one ocserv would read differently: no line break,
+ * NUL or other control character; not empty; no blank or '"' at either end
+ * (ocserv strips them); no '#' at the start or after a blank (ocserv 1.1.6
+ * to 1.5.0 read " #" as the start of a comment, quotes or not). '=' and ':'
+ * are safe: ocserv splits a line at the first of them, the one after the
+ * key. */
 int conf_schema_render(const struct conf_schema_key *k, const char *vhost, const json_t *value,
 		       char **values, size_t *n, json_t *problems);
 
 /* Checks of the whole candidate configuration (global keys and every
  * vhost) that no single value shows, and the agent's own needs: ocserv's
- * control socket must stay on (use-occtl not false), ipv4-netmask must
- * agree with the prefix of ipv4-network, a vhost needs the keys ocserv
- * requires of it. get(ctx, section, key) returns a key's first value or
- * NULL. Problems appended as above. 0, 1 (problems), ERR_NOMEM. */
+ * control socket must stay on (use-occtl true; ocserv's default is off),
+ * ipv4-netmask must agree with the prefix of ipv4-network when a section
+ * sets both, the global ipv4-network needs a prefix or an ipv4-netmask, and
+ * on ocserv 1.1.x to 1.3.x (measured: 1.1.6, 1.3.0; 1.5.0 lets a vhost
+ * inherit them) a vhost needs its own auth, server-cert, server-key and
+ * ipv4-network or ipv6-network. get(ctx, section, key) returns a key's
+ * first value or NULL; section is NULL (global) or vhosts[i] as given
+ * (problems name it as their "vhost"). Problems appended as above. 0, 1
+ * (problems), ERR_NOMEM. */
 int conf_schema_check_whole(const char *(*get)(void *ctx, const char *section, const char *key),
 			    void *ctx, const char *const *vhosts, size_t n_vhosts,
 			    const struct ocserv_version *v, json_t *problems);

@@ -266,3 +266,22 @@ bool conf_value_is_tos(const char *s)
 
 	return n >= 1 && n <= 2 && strspn(s + 2, "0123456789abcdefABCDEF") == n;
 }
+
+/* A name whose last label is all digits ("999.1.1.1") is a mistyped IPv4
+ * address, not a host name. */
+const char *conf_value_host(const char *s)
+{
+	const char *last = strrchr(s, '.');
+
+	if (is_ipv4(s) || is_ipv6(s))
+		return NULL;
+	last = last ? last + 1 : s;
+	if (*last != '\0' && strspn(last, "0123456789") == strlen(last))
+		return "not a valid IPv4 address";
+	return conf_value_domain(s) == NULL ? NULL : "not a host name or an IP address";
+}
+
+int conf_value_netmask_len(const char *s)
+{
+	return mask_len(s);
+}

@@ -38,3 +38,10 @@ const char *conf_value_abs_path(const char *s);
 
 /* "CONTROLLER[,CONTROLLER]:PATH", never leaving /sys/fs/cgroup. */
 const char *conf_value_cgroup(const char *s);
+
+/* A host name (RFC 1123) or an IPv4 or IPv6 address (listen-host). */
+const char *conf_value_host(const char *s);
+
+/* The prefix length of a contiguous IPv4 netmask ("255.255.255.0": 24), or
+ * -1 when s is not one. */
+int conf_value_netmask_len(const char *s);
