@@ -8,6 +8,7 @@
 #include "array.h"
 #include "log.h"
 #include "ocserv_conf.h"
+#include "strbuf.h"
 
 #define BOM "\xef\xbb\xbf"
 
@@ -150,65 +151,21 @@ int conf_edit_parse(const char *text, size_t len, size_t max, struct conf_edit *
 /* ---- writing text ---- */
 
 /* A growing text buffer; one failed allocation fails it for good. */
-struct buf {
-	char *p;
-	size_t n, cap;
-	bool failed;
-};
-
-static void buf_add(struct buf *b, const char *s, size_t len)
+static void buf_line(struct strbuf *b, const struct line *l)
 {
-	size_t cap = b->cap ? b->cap : 256;
-	char *p;
-
-	if (b->failed)
-		return;
-	if (b->n + len + 1 > b->cap) {
-		while (cap < b->n + len + 1)
-			cap *= 2;
-		if ((p = realloc(b->p, cap)) == NULL) {
-			b->failed = true;
-			return;
-		}
-		b->p = p;
-		b->cap = cap;
-	}
-	memcpy(b->p + b->n, s, len);
-	b->n += len;
-	b->p[b->n] = '\0';
-}
-
-static void buf_str(struct buf *b, const char *s)
-{
-	buf_add(b, s, strlen(s));
-}
-
-/* The text, or NULL (freed) when an allocation failed. */
-static char *buf_done(struct buf *b, size_t *len)
-{
-	if (b->failed || (b->p == NULL && (b->p = calloc(1, 1)) == NULL)) {
-		free(b->p);
-		return NULL;
-	}
-	*len = b->n;
-	return b->p;
-}
-
-static void buf_line(struct buf *b, const struct line *l)
-{
-	buf_add(b, l->buf, l->len);
-	buf_str(b, endings[l->eol]);
+	strbuf_add(b, l->buf, l->len);
+	strbuf_str(b, endings[l->eol]);
 }
 
 char *conf_edit_text(const struct conf_edit *e, size_t *len)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 
 	if (e->bom)
-		buf_add(&b, BOM, 3);
+		strbuf_add(&b, BOM, 3);
 	for (size_t i = 0; i < e->n; i++)
 		buf_line(&b, &e->v[i]);
-	return buf_done(&b, len);
+	return strbuf_done(&b, len);
 }
 
 /* ---- looking ---- */
@@ -318,27 +275,27 @@ static int reload(struct conf_edit *e, const char *text, size_t len, struct err_
 
 static int apply(struct conf_edit *e, const struct edit *ed, struct err_info *ei)
 {
-	struct buf b = {0};
+	struct strbuf b = {0};
 	char *text;
 	size_t len;
 	int r;
 
 	if (e->bom)
-		buf_add(&b, BOM, 3);
+		strbuf_add(&b, BOM, 3);
 	for (size_t i = 0; i <= e->n; i++) {
 		if (i == ed->at) {
 			if (i > 0 && e->v[i - 1].eol == 0) /* only the last line */
-				buf_str(&b, file_eol(e));
-			buf_add(&b, ed->block, ed->block_len);
+				strbuf_str(&b, file_eol(e));
+			strbuf_add(&b, ed->block, ed->block_len);
 		}
 		if (i == e->n)
 			break;
 		if (!is_value_of(&e->v[i].pub, ed->section, ed->key))
 			buf_line(&b, &e->v[i]);
 		else if (i == ed->first)
-			buf_add(&b, ed->block, ed->block_len);
+			strbuf_add(&b, ed->block, ed->block_len);
 	}
-	if ((text = buf_done(&b, &len)) == NULL)
+	if ((text = strbuf_done(&b, &len)) == NULL)
 		return err_set(ei, ERR_NOMEM, "out of memory");
 	/* A line that starts with a byte order mark's bytes (not at the start
 	 * of the file: those are kept aside) must not become the first. */
@@ -455,21 +412,21 @@ static char *render(const struct conf_edit *e, const char *section, const char *
 		    const char *const *values, size_t n, bool header, size_t *len)
 {
 	const char *eol = file_eol(e);
-	struct buf b = {0};
+	struct strbuf b = {0};
 
 	if (header) {
-		buf_str(&b, "[");
-		buf_str(&b, section);
-		buf_str(&b, "]");
-		buf_str(&b, eol);
+		strbuf_str(&b, "[");
+		strbuf_str(&b, section);
+		strbuf_str(&b, "]");
+		strbuf_str(&b, eol);
 	}
 	for (size_t i = 0; i < n; i++) {
-		buf_str(&b, key);
-		buf_str(&b, " = ");
-		buf_str(&b, values[i]);
-		buf_str(&b, eol);
+		strbuf_str(&b, key);
+		strbuf_str(&b, " = ");
+		strbuf_str(&b, values[i]);
+		strbuf_str(&b, eol);
 	}
-	return buf_done(&b, len);
+	return strbuf_done(&b, len);
 }
 
 int conf_edit_set(struct conf_edit *e, const char *section, const char *key,
