@@ -42,6 +42,12 @@ static const struct api_route *const routes[] = {
 	&api_route_account_delete,
 	&api_route_account_lock,
 	&api_route_account_unlock,
+	&api_route_config_get,
+	&api_route_config_patch,
+	&api_route_config_schema,
+	&api_route_config_backups,
+	&api_route_config_backup,
+	&api_route_config_restore,
 	&api_route_userconf_users,
 	&api_route_userconf_user_get,
 	&api_route_userconf_user_put,
@@ -265,6 +271,7 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 			 API_MAX_PARAM - 1);
 
 	rs->status = err_http_status(r);
+	memcpy(rs->etag, rp.etag, sizeof(rs->etag));
 	if (r == 0 && rp.stream != NULL) {
 		rs->stream = rp.stream;
 		rs->stream_ctx = rp.stream_ctx;

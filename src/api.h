@@ -22,7 +22,8 @@
  * transport owns stream_ctx from then on). On error, body (optional) holds
  * extra top-level members, message (optional) overrides the code's default
  * text for the client, retry_after (optional, seconds) becomes a
- * Retry-After header, and ei carries detail for the log only. The router
+ * Retry-After header, etag (optional) an ETag header (success or error),
+ * and ei carries detail for the log only. The router
  * frees body and text, and closes a stream returned with an error. */
 struct api_reply {
 	json_t *body;
@@ -31,8 +32,9 @@ struct api_reply {
 	const struct http_stream_ops *stream;
 	void *stream_ctx;
 	unsigned retry_after;
+	char etag[HTTP_MAX_ETAG]; /* an ETag header for the response, or "" */
 	const char *message;
-	char msgbuf[160];
+	char msgbuf[320];
 	struct err_info ei;
 };
 
@@ -69,7 +71,9 @@ extern const struct api_route api_route_health, api_route_status, api_route_sess
 	api_route_userconf_users, api_route_userconf_user_get, api_route_userconf_user_put,
 	api_route_userconf_user_patch, api_route_userconf_user_delete, api_route_userconf_groups,
 	api_route_userconf_group_get, api_route_userconf_group_put, api_route_userconf_group_patch,
-	api_route_userconf_group_delete, api_route_events;
+	api_route_userconf_group_delete, api_route_events, api_route_config_get,
+	api_route_config_patch, api_route_config_schema, api_route_config_backups,
+	api_route_config_backup, api_route_config_restore;
 
 /* The http_handler_fn of the agent; app is a struct agent. */
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs);

@@ -41,6 +41,7 @@ struct req_ctx {
 	size_t body_cap;
 	struct http_response rs;
 	char last_event_id[HTTP_MAX_LAST_EVENT_ID + 1];
+	char if_match[HTTP_MAX_IF_MATCH + 1];
 	bool stream; /* answered with a stream: logged as such */
 	_Atomic enum req_state state;
 	struct timespec start;
@@ -279,6 +280,14 @@ static int capture_request(struct req_ctx *ctx)
 		memcpy(ctx->last_event_id, leid, strlen(leid) + 1);
 		ctx->rq.last_event_id = ctx->last_event_id;
 	}
+	const char *im = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_IF_MATCH);
+	if (im != NULL && strlen(im) > HTTP_MAX_IF_MATCH) {
+		ctx->rq.if_match_invalid = true;
+	} else if (im != NULL) {
+		memcpy(ctx->if_match, im, strlen(im) + 1);
+		ctx->rq.if_match = ctx->if_match;
+	}
 	MHD_get_connection_values_n(ctx->conn, MHD_GET_ARGUMENT_KIND, copy_query, &ctx->rq);
 	if (ctx->body == NULL && (ctx->body = strdup("")) == NULL)
 		return ERR_NOMEM;
@@ -328,6 +337,8 @@ static enum MHD_Result send_buffer(struct req_ctx *ctx)
 		snprintf(retry, sizeof(retry), "%u", ctx->rs.retry_after);
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_RETRY_AFTER, retry);
 	}
+	if (ctx->rs.etag[0] != '\0')
+		MHD_add_response_header(resp, MHD_HTTP_HEADER_ETAG, ctx->rs.etag);
 	if (ctx->rq.shutting_down)
 		MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
 	r = MHD_queue_response(ctx->conn, ctx->rs.status, resp);

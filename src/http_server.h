@@ -18,6 +18,8 @@
 
 #define HTTP_MAX_QUERY_ARGS    16
 #define HTTP_MAX_LAST_EVENT_ID 64
+#define HTTP_MAX_IF_MATCH      128
+#define HTTP_MAX_ETAG	       96
 
 struct http_request {
 	char id[REQUEST_ID_LEN]; /* unique request id */
@@ -27,6 +29,9 @@ struct http_request {
 	const char *last_event_id;  /* Last-Event-ID header (SSE reconnects) or NULL */
 	bool last_event_id_invalid; /* it was longer than HTTP_MAX_LAST_EVENT_ID bytes
 				     * (last_event_id is NULL): answer 400 */
+	const char *if_match;	    /* If-Match header, or NULL (absent or longer than
+				       HTTP_MAX_IF_MATCH bytes: if_match_invalid) */
+	bool if_match_invalid;
 	const char *body;	    /* NUL-terminated; "" when none */
 	size_t body_len;
 	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
@@ -86,6 +91,7 @@ struct http_response {
 	void *stream_ctx;
 	/* A Retry-After header in seconds (429, 503), or 0 for none. */
 	unsigned retry_after;
+	char etag[HTTP_MAX_ETAG]; /* an ETag header (quoted as it is sent), or "" */
 };
 
 /* Called on a worker thread for every request; during shutdown also on a
