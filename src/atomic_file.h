@@ -62,7 +62,10 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 		 struct err_info *ei);
 
 /* Write len bytes as the new content of path and release the lock (on
- * success and on failure). 0 or ERR_INTERNAL with detail in ei. */
+ * success and on failure). 0 or ERR_INTERNAL with detail in ei. A failure
+ * before the rename leaves the old file; only the last step, the
+ * directory's fsync, fails after it: the new content is then in place but
+ * may not survive a crash (callers that promise the old file put it back). */
 int atomic_commit(struct atomic_txn *t, const void *data, size_t len, struct err_info *ei);
 
 /* Release the lock without writing. */

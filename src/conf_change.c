@@ -495,8 +495,10 @@ static int verify(const struct conf_env *env, enum conf_apply a, int64_t pid_bef
 		if (r < 0 && s != NULL) {
 			json_object_set_new(s, "ok", json_false());
 			json_object_set_new(s, "message", json_string(msg));
-			snprintf(out->failed_step, sizeof(out->failed_step), "%s", name);
 		}
+		/* the first step that failed stays the failed one */
+		if (r < 0 && out->failed_step[0] == '\0')
+			snprintf(out->failed_step, sizeof(out->failed_step), "%s", name);
 	}
 	if (r < 0)
 		snprintf(out->message, sizeof(out->message), "%s", msg);
@@ -622,6 +624,22 @@ static char *redacted_diff(const char *a, size_t alen, const char *b, size_t ble
 	return d;
 }
 
+/* A commit that failed after its rename (the directory's fsync) left the
+ * new file in place: put the old bytes back, so that a failed write is an
+ * unchanged file, as the client is told. */
+static void undo_renamed(const struct conf_env *env, const char *cand, size_t cand_len,
+			 const char *old, size_t old_len)
+{
+	struct err_info ei = {{0}};
+	size_t len = 0;
+	char *now = NULL;
+
+	if (conf_change_read(env->cfg->ocserv_conf_path, &now, &len, &ei) == 0 && len == cand_len &&
+	    memcmp(now, cand, len) == 0 && write_file(env, old, old_len, &ei) < 0)
+		log_error("putting the old ocserv.conf back failed: %s", ei.detail);
+	free(now);
+}
+
 /* Under the lock: compare ETags, back up, write. */
 static int write_locked(const struct conf_env *env, const char *cand, size_t cand_len, char **old,
 			size_t *old_len, struct conf_outcome *out, struct err_info *ei)
@@ -660,6 +678,8 @@ static int write_locked(const struct conf_env *env, const char *cand, size_t can
 	if (s != NULL)
 		json_object_set_new(s, "backupId", json_string(out->backup_id));
 	r = atomic_commit(&t, cand, cand_len, ei);
+	if (r < 0)
+		undo_renamed(env, cand, cand_len, *old, *old_len);
 	step(out, "write", r == 0,
 	     r < 0 ? "ocserv.conf could not be written; it is unchanged" : NULL);
 	return r;

@@ -999,16 +999,6 @@ int ocpasswd_import_check(const struct ocpasswd *in, size_t *skipped, struct err
 	return 0;
 }
 
-static bool same_groups(const struct strv *a, const struct strv *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
 /* One imported account into f: added, updated or unchanged. */
 static int import_one(struct ocpasswd *f, const struct line *src, enum ocpasswd_change *ch)
 {
@@ -1021,7 +1011,7 @@ static int import_one(struct ocpasswd *f, const struct line *src, enum ocpasswd_
 		*ch = OCPASSWD_ADDED;
 		return create(f, src->name, hash, &src->groups);
 	}
-	if (same_groups(&ln->groups, &src->groups) && ln->hash_len == src->hash_len &&
+	if (strv_equal(&ln->groups, &src->groups) && ln->hash_len == src->hash_len &&
 	    memcmp(ln->p + ln->hash_off, hash, src->hash_len) == 0) {
 		*ch = OCPASSWD_UNCHANGED;
 		return 0;

@@ -36,3 +36,13 @@ void strv_free(struct strv *sv)
 	sv->v = NULL;
 	sv->n = 0;
 }
+
+bool strv_equal(const struct strv *a, const struct strv *b)
+{
+	if (a->n != b->n)
+		return false;
+	for (size_t i = 0; i < a->n; i++)
+		if (strcmp(a->v[i], b->v[i]) != 0)
+			return false;
+	return true;
+}

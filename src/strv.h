@@ -2,6 +2,7 @@
  * zeroed struct strv is an empty list. */
 #pragma once
 
+#include <stdbool.h>
 #include <stddef.h>
 
 struct strv {
@@ -16,6 +17,9 @@ int strv_add(struct strv *sv, const char *s);
  * caller that has just built s need not copy it again. ERR_NOMEM (s freed,
  * sv unchanged) or 0. */
 int strv_take(struct strv *sv, char *s);
+
+/* Whether a and b hold the same strings in the same order. */
+bool strv_equal(const struct strv *a, const struct strv *b);
 
 /* Free every string and the array; leaves sv empty. */
 void strv_free(struct strv *sv);

@@ -85,16 +85,6 @@ static void others(const struct conf_edit *e, const char *section, const char *k
 	}
 }
 
-static bool same_strv(const struct strv *a, const struct strv *b)
-{
-	if (a->n != b->n)
-		return false;
-	for (size_t i = 0; i < a->n; i++)
-		if (strcmp(a->v[i], b->v[i]) != 0)
-			return false;
-	return true;
-}
-
 static size_t bad_lines(const struct conf_edit *e)
 {
 	size_t n = 0;
@@ -182,7 +172,7 @@ static void edit(struct conf_edit *e, const uint8_t *data, size_t size)
 		check_reads_back(e, section, key, &values);
 		check(bad_lines(e) == bad);
 		others(e, section, key, &after);
-		check(same_strv(&before, &after));
+		check(strv_equal(&before, &after));
 		/* Again: nothing to do. */
 		if (!unset)
 			r = conf_edit_set(e, section, key, (const char *const *)values.v, values.n,
