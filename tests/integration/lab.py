@@ -1083,6 +1083,20 @@ class Lab:
         tls.recv(4096)
         return tls
 
+    def tls_probe(self, timeout=3.0):
+        """Whether ocserv completes a TLS handshake on its TCP port within timeout. ocserv-main
+        stops accepting connections while max-clients workers exist, so this tells whether it
+        would take one more client (the probe itself is a worker while it lasts)."""
+        ctx = ssl.create_default_context()
+        ctx.check_hostname = False
+        ctx.verify_mode = ssl.CERT_NONE
+        try:
+            with socket.create_connection((self.host, self.port), timeout=timeout) as raw:
+                with ctx.wrap_socket(raw):
+                    return True
+        except (OSError, ssl.SSLError):
+            return False
+
     # ---- clients -----------------------------------------------------------------------
     def _spawn_client(self, user, password=None):
         with self._lock:
@@ -1200,9 +1214,11 @@ class Lab:
         return values["COOKIE"]
 
     def try_connect(self, user, password=None, *, cookie=None, peer=None, timeout=30.0,
-                    host=None):
+                    host=None, vhost=None):
         """Start one backgrounded openconnect for user: by password (default: the lab's), or
         resuming `cookie` with --cookie-on-stdin (no password); here or from a PeerNS.
+        vhost: connect to https://VHOST:PORT/ with VHOST resolved to the lab's address
+        (--resolve), so that ocserv picks its [vhost:VHOST] section by the TLS server name.
         Returns (Client, None) once occtl lists its new session (client.session_id set), or
         (None, openconnect's output) when openconnect exits non-zero (refused)."""
         before = set(self.session_ids(user))
@@ -1217,8 +1233,13 @@ class Lab:
         else:
             cmd += ["--passwd-on-stdin", f"--user={user}"]
             secret = self.users[user][0] if password is None else password
+        url = self.url(peer, host)
+        if vhost is not None:
+            ip = host or (peer.local_ip if peer else self.host)
+            cmd.append(f"--resolve={vhost}:{ip}")
+            url = f"https://{vhost}:{self.port}/"
         cmd += ["--servercert", self.pin, "--script=/bin/true", "--background",
-                f"--pid-file={c.pid_file}", self.url(peer, host)]
+                f"--pid-file={c.pid_file}", url]
         if peer is not None:
             cmd = peer.wrap(cmd)
         log = open(c.log_file, "wb")   # never a pipe: --background keeps it open
@@ -1343,8 +1364,11 @@ class Agent:
     """build/ocserv-agent configured only by environment variables (a clean environment)."""
 
     def __init__(self, lab=None, token=None, previous=None, port=None, state_dir=None,
-                 env=None, binary=None, args=None, log_dir=None, timeout_ms=5000):
+                 env=None, binary=None, args=None, log_dir=None, timeout_ms=5000, wrapper=None):
+        """wrapper: an argv prefix that must end by exec'ing the agent (so that proc.pid is the
+        agent's), e.g. systemd_wrapper(); None runs the binary directly."""
         self.lab = lab
+        self.wrapper = list(wrapper or [])
         self.binary = binary or agent_binary()
         self.token = token or secrets.token_hex(24)
         self.previous = previous
@@ -1406,7 +1430,7 @@ class Agent:
 
     def start(self, timeout=10.0, wait=True):
         self._log_fh = open(self.log_file, "ab")
-        self.proc = subprocess.Popen([self.binary] + self.args, env=self.env,
+        self.proc = subprocess.Popen(self.wrapper + [self.binary] + self.args, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log_fh,
                                      stderr=subprocess.STDOUT, start_new_session=True)
         if wait:
@@ -1480,6 +1504,145 @@ def audit_line(agent, resp):
         if rid and rid in line and "audit" in line:
             return line
     return None
+
+
+# The agent believes systemd runs when /run/systemd/system exists (sd_booted()). In a private
+# mount namespace a tmpfs over /run/systemd gives it that directory; nothing else sees it.
+SYSTEMD_WRAPPER_SH = ('mount -t tmpfs -o mode=0755 oa-systemd /run/systemd && '
+                      'mkdir /run/systemd/system && exec "$@"')
+
+
+def systemd_wrapper():
+    """An Agent(wrapper=...) that runs the agent where systemd seems to run: `unshare --mount`
+    (private propagation) + a tmpfs on /run/systemd holding an empty system/ directory, then
+    exec of the agent (same pid). Give it SYSTEMCTL_PATH = FakeSystemctl(...).path."""
+    if not os.path.isdir("/run/systemd"):
+        raise LabError("systemd_wrapper: no /run/systemd directory to mount over")
+    return ["unshare", "--mount", "--propagation", "private", "/bin/sh", "-c",
+            SYSTEMD_WRAPPER_SH, "oa-systemd"]
+
+
+FAKE_SYSTEMCTL = """#!/usr/bin/python3
+# ocserv-agent lab: a systemctl that asks the test process (FakeSystemctl in lab.py)
+import json, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout({timeout})
+s.connect({sock!r})
+s.sendall(json.dumps(sys.argv[1:]).encode() + b"\\n")
+buf = b""
+while not buf.endswith(b"\\n"):
+    data = s.recv(65536)
+    if not data:
+        break
+    buf += data
+r = json.loads(buf) if buf.strip() else {{"rc": 1, "out": "", "err": "fake systemctl: no answer\\n"}}
+sys.stdout.write(r["out"])
+sys.stderr.write(r["err"])
+sys.exit(r["rc"])
+"""
+
+
+class FakeSystemctl:
+    """A systemctl for the agent (SYSTEMCTL_PATH = .path) that hands every call to this test
+    process: a script sends its arguments over a unix socket and a thread here acts on the lab's
+    real ocserv: restart = lab.restart(), start, stop, reload = `occtl reload`, show = the unit
+    properties of that ocserv (MainPID = lab.pid). It answers the exit code and output once the
+    action is done, as systemctl does after its job. calls: every argument list, in order.
+    fail: {action: message} makes that action exit 1 with message on stderr (nothing done).
+    Use as a context manager or close() it."""
+
+    def __init__(self, lab, directory=None, timeout=60.0):
+        self.lab = lab
+        self.dir = tempfile.mkdtemp(prefix="fake-systemctl-", dir=directory or lab.dir)
+        os.chmod(self.dir, 0o755)
+        self.path = os.path.join(self.dir, "systemctl")
+        self.sock_path = os.path.join(self.dir, "systemctl.sock")
+        self.calls = []
+        self.fail = {}
+        self._stop = threading.Event()
+        self._srv = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self._srv.bind(self.sock_path)
+        self._srv.listen(8)
+        self._srv.settimeout(0.2)
+        with open(self.path, "w") as f:
+            f.write(FAKE_SYSTEMCTL.format(sock=self.sock_path, timeout=timeout))
+        os.chmod(self.path, 0o755)
+        self._thread = threading.Thread(target=self._serve, daemon=True, name="fake-systemctl")
+        self._thread.start()
+
+    def actions(self):
+        """The calls' first non-option words ("restart", "show", ...)."""
+        return [next((a for a in c if not a.startswith("-")), "") for c in self.calls]
+
+    def _serve(self):
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._srv.accept()
+            except socket.timeout:
+                continue
+            except OSError:
+                return
+            with conn:
+                try:
+                    conn.settimeout(10)
+                    buf = b""
+                    while not buf.endswith(b"\n"):
+                        data = conn.recv(65536)
+                        if not data:
+                            break
+                        buf += data
+                    argv = json.loads(buf)
+                    self.calls.append(argv)
+                    rc, out, err = self._act(argv)
+                except Exception as exc:  # noqa: BLE001 - answer the script, never hang it
+                    rc, out, err = 1, "", f"fake systemctl: {exc!r}\n"
+                try:
+                    conn.sendall(json.dumps({"rc": rc, "out": out, "err": err}).encode() + b"\n")
+                except OSError:
+                    pass
+
+    def _act(self, argv):
+        words = [a for a in argv if not a.startswith("-")]
+        action = words[0] if words else ""
+        if action in self.fail:
+            return 1, "", self.fail[action] + "\n"
+        if action == "show":
+            running = self.lab.running()
+            props = {"LoadState": "loaded", "ActiveState": "active" if running else "inactive",
+                     "SubState": "running" if running else "dead", "UnitFileState": "enabled",
+                     "MainPID": str(self.lab.pid if running else 0),
+                     "ActiveEnterTimestampMonotonic": "0", "ActiveExitTimestampMonotonic": "0",
+                     "InactiveEnterTimestampMonotonic": "0",
+                     "InactiveExitTimestampMonotonic": "0"}
+            return 0, "".join(f"{k}={v}\n" for k, v in props.items()), ""
+        try:
+            if action == "restart":
+                self.lab.restart()
+            elif action == "start":
+                self.lab.start()
+            elif action == "stop":
+                self.lab.stop()
+            elif action == "reload":
+                r = self.lab.occtl("reload")
+                if r.returncode != 0:
+                    return 1, "", f"occtl reload failed: {r.stderr}\n"
+            else:
+                return 1, "", f"fake systemctl: unsupported {argv!r}\n"
+        except LabError as exc:
+            return 1, "", f"Job for ocserv.service failed: {exc}\n"
+        return 0, "", ""
+
+    def close(self):
+        self._stop.set()
+        self._srv.close()
+        self._thread.join(5.0)
+        shutil.rmtree(self.dir, ignore_errors=True)
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        self.close()
 
 
 def start_hooked_lab(binary=None, agent_env=None, lab_factory=None, **lab_kwargs):
