@@ -10,16 +10,7 @@
 #include "conf_change.h"
 #include "conf_schema.h"
 #include "conf_view.h"
-#include "diff.h"
 #include "timefmt.h"
-
-static void running_version(struct agent *ag, struct ocserv_version *v)
-{
-	struct err_info ei = {{0}};
-
-	if (ocserv_version(ag->oc, v, &ei) < 0)
-		memset(v, 0, sizeof(*v));
-}
 
 static int read_conf(struct agent *ag, char **text, size_t *len, struct api_reply *rp)
 {
@@ -46,7 +37,7 @@ static int handle_get(struct agent *ag, const struct http_request *rq,
 		return api_fail(rp, ERR_BAD_REQUEST, "raw must be true or false");
 	if ((r = read_conf(ag, &text, &len, rp)) < 0)
 		return r;
-	running_version(ag, &v);
+	ocserv_version_or_unknown(ag->oc, &v);
 	conf = raw && strcmp(raw, "true") == 0
 		       ? conf_view_raw_json(ag->cfg->ocserv_conf_path, text, len)
 		       : conf_view_json(ag->cfg->ocserv_conf_path, text, len, &v);
@@ -66,7 +57,7 @@ static int handle_schema(struct agent *ag, const struct http_request *rq,
 
 	(void)rq;
 	(void)params;
-	running_version(ag, &v);
+	ocserv_version_or_unknown(ag->oc, &v);
 	if ((schema = conf_schema_json(&v)) == NULL)
 		return err_set(&rp->ei, ERR_NOMEM, "out of memory rendering the schema");
 	rp->body = json_pack("{s:b,s:I,s:o}", "ok", 1, "count",
@@ -250,28 +241,12 @@ static int find_backup(struct agent *ag, const char *id, struct conf_backup *ret
 	return r < 0 ? r : api_fail(rp, ERR_NOT_FOUND, "no backup %s", id);
 }
 
-/* The redacted diff from the backup to the current file. */
-static char *backup_diff(const char *path, const char *a, size_t alen, const char *b, size_t blen,
-			 const char *id)
-{
-	size_t ra_len = 0, rb_len = 0, len;
-	char *ra = conf_view_redact(a, alen, &ra_len), *rb = conf_view_redact(b, blen, &rb_len);
-	char *d = NULL, label[CONF_BACKUP_ID_LEN + 16];
-
-	snprintf(label, sizeof(label), "backup/%.23s", id);
-	if (ra != NULL && rb != NULL)
-		d = diff_unified(ra, ra_len, rb, rb_len, label, path, &len);
-	free(ra);
-	free(rb);
-	return d;
-}
-
 static int handle_backup(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
 	const char *id = params->v[0];
 	struct conf_backup b;
-	char *old = NULL, *cur = NULL, *d = NULL;
+	char *old = NULL, *cur = NULL, *d = NULL, label[CONF_BACKUP_ID_LEN + 16];
 	size_t old_len, cur_len;
 	json_t *o;
 	int r;
@@ -285,8 +260,9 @@ static int handle_backup(struct agent *ag, const struct http_request *rq,
 		return api_fail(rp, r, "no backup %s", id);
 	if (r == 0)
 		r = read_conf(ag, &cur, &cur_len, rp);
-	if (r == 0 &&
-	    (d = backup_diff(ag->cfg->ocserv_conf_path, old, old_len, cur, cur_len, id)) == NULL)
+	snprintf(label, sizeof(label), "backup/%.23s", id);
+	if (r == 0 && (d = conf_view_diff(old, old_len, cur, cur_len, label,
+					  ag->cfg->ocserv_conf_path)) == NULL)
 		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
 	if (r == 0) {
 		o = backup_json(&b);

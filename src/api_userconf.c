@@ -10,16 +10,6 @@
 #include "log.h"
 #include "userconf.h"
 
-/* The running ocserv's version; unknown (every version's keys accepted)
- * when occtl cannot tell it. */
-static void running_version(struct agent *ag, struct ocserv_version *v)
-{
-	struct err_info ei = {{0}};
-
-	if (ocserv_version(ag->oc, v, &ei) < 0)
-		memset(v, 0, sizeof(*v));
-}
-
 /* userconf.h's client-facing messages go to the client; the others keep
  * their code's default message (their detail is for the log). */
 static int fail(struct api_reply *rp, int r)
@@ -122,7 +112,7 @@ static int do_get(struct agent *ag, enum userconf_kind kind, const char *name, s
 		return fail(rp, r);
 	if (r < 0)
 		return r;
-	running_version(ag, &v);
+	ocserv_version_or_unknown(ag->oc, &v);
 	rp->body = json_pack("{s:b,s:o}", "ok", 1, "config", config_json(&d, name, f, &v));
 	userconf_free(f);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering settings");
@@ -168,7 +158,7 @@ static int do_change(struct agent *ag, const struct http_request *rq, enum userc
 
 	if (r < 0)
 		return r;
-	running_version(ag, &v);
+	ocserv_version_or_unknown(ag->oc, &v);
 	r = body_settings(rq, &body, &settings, rp);
 	if (r == 0 &&
 	    (r = userconf_check_settings(settings, &v, rp->ei.detail, sizeof(rp->ei.detail))) < 0)

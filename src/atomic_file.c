@@ -76,11 +76,6 @@ int mkdir_parents(const char *path, mode_t mode)
 	return mkdir(buf, mode) < 0 && errno != EEXIST ? -1 : 0;
 }
 
-static int errno_err(int e)
-{
-	return e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL;
-}
-
 static int injected(const struct atomic_txn *t, enum atomic_step step)
 {
 	int e = t->inject ? t->inject(step) : 0;
@@ -123,8 +118,8 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 	if (t->lockfd < 0 && errno != ENOENT) {
 		e = errno;
 		atomic_abort(t);
-		return err_set(ei, e == ELOOP ? ERR_CONFLICT : errno_err(e), "open %s: %s", path,
-			       e == ELOOP ? "a symbolic link" : strerror(e));
+		return err_set(ei, e == ELOOP ? ERR_CONFLICT : err_from_errno(e), "open %s: %s",
+			       path, e == ELOOP ? "a symbolic link" : strerror(e));
 	}
 	if (t->lockfd >= 0 && (fstat(t->lockfd, &st) < 0 || !S_ISREG(st.st_mode))) {
 		atomic_abort(t);
@@ -140,9 +135,7 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 		if (e == EEXIST)
 			return err_set(ei, ERR_LOCKED, "%s exists: another program is writing %s",
 				       t->lock, path);
-		return err_set(
-			ei, e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL,
-			"mkdir %s: %s", t->lock, strerror(e));
+		return err_set(ei, err_from_errno(e), "mkdir %s: %s", t->lock, strerror(e));
 	}
 	t->locked = true;
 	snprintf(t->tmp, sizeof(t->tmp), "%.*s.%s.XXXXXX", (int)(base - path), path, base);
@@ -150,9 +143,8 @@ int atomic_begin(struct atomic_txn *t, const char *path, mode_t mode_new, unsign
 	if (t->fd < 0) {
 		e = errno;
 		atomic_abort(t);
-		return err_set(
-			ei, e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL,
-			"create a temporary file in %s: %s", dir, strerror(e));
+		return err_set(ei, err_from_errno(e), "create a temporary file in %s: %s", dir,
+			       strerror(e));
 	}
 	while (t->lockfd >= 0 && flock(t->lockfd, LOCK_EX | LOCK_NB) < 0) {
 		if (timefmt_mono_ms() >= deadline) {

@@ -24,11 +24,6 @@
  * next save replaces it. */
 #define STAGING "new-backup"
 
-static int errno_err(int e)
-{
-	return e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL;
-}
-
 /* The value of n decimal digits at s (checked by the caller). */
 static int num(const char *s, int n)
 {
@@ -90,9 +85,9 @@ int conf_backup_prepare(const char *dir, struct err_info *ei)
 	struct stat st;
 
 	if (mkdir_parents(dir, 0700) < 0)
-		return err_set(ei, errno_err(errno), "create %s: %s", dir, strerror(errno));
+		return err_set(ei, err_from_errno(errno), "create %s: %s", dir, strerror(errno));
 	if (stat(dir, &st) < 0)
-		return err_set(ei, errno_err(errno), "%s: %s", dir, strerror(errno));
+		return err_set(ei, err_from_errno(errno), "%s: %s", dir, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
 		return err_set(ei, ERR_INTERNAL, "%s is not a directory", dir);
 	return 0;
@@ -103,7 +98,7 @@ static int open_dir(const char *dir, struct err_info *ei)
 	int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 
 	if (fd < 0)
-		return err_set(ei, errno == ENOENT ? ERR_NOT_FOUND : errno_err(errno),
+		return err_set(ei, errno == ENOENT ? ERR_NOT_FOUND : err_from_errno(errno),
 			       "open %s: %s", dir, strerror(errno));
 	return fd;
 }
@@ -150,7 +145,7 @@ static int scan(int dfd, const char *dir, struct conf_backup **ret, size_t *n, s
 
 	*n = 0;
 	if (dp == NULL) {
-		r = err_set(ei, errno_err(errno), "open %s: %s", dir, strerror(errno));
+		r = err_set(ei, err_from_errno(errno), "open %s: %s", dir, strerror(errno));
 		if (fd >= 0)
 			close(fd);
 		return r;
@@ -159,7 +154,7 @@ static int scan(int dfd, const char *dir, struct conf_backup **ret, size_t *n, s
 		if (scan_entry(dfd, e->d_name, &v, n, &cap) < 0)
 			r = err_set(ei, ERR_NOMEM, "out of memory");
 	if (r == 0 && errno != 0)
-		r = err_set(ei, errno_err(errno), "read %s: %s", dir, strerror(errno));
+		r = err_set(ei, err_from_errno(errno), "read %s: %s", dir, strerror(errno));
 	closedir(dp);
 	if (r < 0) {
 		free(v);
@@ -216,8 +211,9 @@ static int claim(int dfd, const char *dir, char id[CONF_BACKUP_ID_LEN], struct e
 		int e = errno;
 
 		if (e != EEXIST || seq == SEQ_MAX) {
-			r = err_set(ei, e == EEXIST ? ERR_INTERNAL : errno_err(e), "link %s/%s: %s",
-				    dir, id, e == EEXIST ? "no free sequence number" : strerror(e));
+			r = err_set(ei, e == EEXIST ? ERR_INTERNAL : err_from_errno(e),
+				    "link %s/%s: %s", dir, id,
+				    e == EEXIST ? "no free sequence number" : strerror(e));
 			break;
 		}
 		snprintf(id + TIME_CHARS, CONF_BACKUP_ID_LEN - TIME_CHARS, "%03u", ++seq);
@@ -257,7 +253,7 @@ static int store(int dfd, const char *dir, const char *text, size_t len, int64_t
 
 	/* atomic_write_at() says ERR_INTERNAL for every failure. */
 	if (faccessat(dfd, ".", W_OK | X_OK, AT_EACCESS) < 0)
-		return err_set(ei, errno_err(errno), "%s: %s", dir, strerror(errno));
+		return err_set(ei, err_from_errno(errno), "%s: %s", dir, strerror(errno));
 	r = scan(dfd, dir, &v, &n, ei);
 	if (r == 0)
 		r = first_id(n > 0 ? &v[0] : NULL, now, id, ei);
@@ -318,7 +314,8 @@ static int read_backup(int dfd, const char *dir, const char *id, size_t max, cha
 
 	if (fd < 0)
 		return err_set(ei,
-			       errno == ENOENT || errno == ELOOP ? ERR_NOT_FOUND : errno_err(errno),
+			       errno == ENOENT || errno == ELOOP ? ERR_NOT_FOUND
+								 : err_from_errno(errno),
 			       "open %s/%s: %s", dir, id,
 			       errno == ELOOP ? "a symbolic link, not a backup" : strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {

@@ -14,7 +14,6 @@
 #include "conf_check.h"
 #include "conf_edit.h"
 #include "conf_schema.h"
-#include "diff.h"
 #include "log.h"
 #include "readall.h"
 #include "service.h"
@@ -42,13 +41,6 @@ const char *conf_apply_name(enum conf_apply a)
 	return apply_names[a];
 }
 
-/* The errors of a file the agent may not touch (a read-only /etc under
- * ProtectSystem=strict is EROFS). */
-static bool denied(int e)
-{
-	return e == EACCES || e == EPERM || e == EROFS;
-}
-
 int conf_change_read(const char *path, char **text, size_t *len, struct err_info *ei)
 {
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -57,8 +49,7 @@ int conf_change_read(const char *path, char **text, size_t *len, struct err_info
 	if (fd < 0) {
 		if (errno == ENOENT)
 			return err_set(ei, ERR_CONFLICT, "%s does not exist", path);
-		return err_set(ei, denied(errno) ? ERR_PERMISSION : ERR_INTERNAL, "open %s: %s",
-			       path, strerror(errno));
+		return err_set(ei, err_from_errno(errno), "open %s: %s", path, strerror(errno));
 	}
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
 		close(fd);
@@ -350,8 +341,7 @@ static int check_candidate(const struct conf_env *env, const char *cand, size_t 
 	snprintf(tmp, sizeof(tmp), "%.*s/.%s.check.XXXXXX", (int)(slash - path), path, slash + 1);
 	/* mode 0600: it holds ocserv.conf's secrets; ocserv -t runs as root */
 	if ((fd = mkstemp(tmp)) < 0)
-		return err_set(ei, denied(errno) ? ERR_PERMISSION : ERR_INTERNAL, "create %s: %s",
-			       tmp, strerror(errno));
+		return err_set(ei, err_from_errno(errno), "create %s: %s", tmp, strerror(errno));
 	r = write(fd, cand, len) == (ssize_t)len ? 0 : -1;
 	close(fd);
 	if (r < 0) {
@@ -611,19 +601,6 @@ static int candidate(const struct conf_env *env, const struct conf_request *rq, 
 	return r;
 }
 
-static char *redacted_diff(const char *a, size_t alen, const char *b, size_t blen, const char *path)
-{
-	size_t ra_len, rb_len, len;
-	char *ra = conf_view_redact(a, alen, &ra_len), *rb = conf_view_redact(b, blen, &rb_len);
-	char *d = NULL;
-
-	if (ra != NULL && rb != NULL)
-		d = diff_unified(ra, ra_len, rb, rb_len, path, path, &len);
-	free(ra);
-	free(rb);
-	return d;
-}
-
 /* A commit that failed after its rename (the directory's fsync) left the
  * new file in place: put the old bytes back, so that a failed write is an
  * unchanged file, as the client is told. */
@@ -753,10 +730,10 @@ static int run(const struct conf_env *env, const struct conf_request *rq, struct
 		return fail(out, ERR_PRECONDITION_FAILED, "%s",
 			    "ocserv.conf changed since that ETag was read");
 	}
-	if (ocserv_version(env->oc, &v, ei) < 0)
-		memset(&v, 0, sizeof(v));
+	ocserv_version_or_unknown(env->oc, &v);
 	r = candidate(env, rq, old, old_len, &v, &cand, &cand_len, out, ei);
-	if (r == 0 && (out->diff = redacted_diff(old, old_len, cand, cand_len, path)) == NULL)
+	if (r == 0 &&
+	    (out->diff = conf_view_diff(old, old_len, cand, cand_len, path, path)) == NULL)
 		r = ERR_NOMEM;
 	if (r == 0 && json_array_size(out->changed) == 0 && cand_len == old_len &&
 	    memcmp(cand, old, old_len) == 0)

@@ -9,6 +9,7 @@
 
 #include "conf_edit.h"
 #include "conf_schema.h"
+#include "diff.h"
 #include "ocserv_conf.h"
 #include "strbuf.h"
 
@@ -89,6 +90,20 @@ char *conf_view_redact(const char *text, size_t len, size_t *out_len)
 	return strbuf_done(&b, out_len);
 }
 
+char *conf_view_diff(const char *a, size_t alen, const char *b, size_t blen, const char *label_a,
+		     const char *label_b)
+{
+	size_t ra_len = 0, rb_len = 0, len;
+	char *ra = conf_view_redact(a, alen, &ra_len), *rb = conf_view_redact(b, blen, &rb_len);
+	char *d = NULL;
+
+	if (ra != NULL && rb != NULL)
+		d = diff_unified(ra, ra_len, rb, rb_len, label_a, label_b, &len);
+	free(ra);
+	free(rb);
+	return d;
+}
+
 /* ---- the parsed view ---- */
 
 /* The object of one section: global, or vhosts[NAME] (created). */
@@ -121,13 +136,15 @@ static int mark_redacted(json_t *redacted, const char *key)
 	return json_array_append_new(redacted, json_string(key));
 }
 
-/* Put one entry's value into its section's object. */
+/* Put one entry's value into its section's object. A key the schema does
+ * not know is a string until it occurs again in the section, then an
+ * array of all its values. */
 static int view_entry(json_t *sec, const struct ocserv_conf_entry *en,
-		      const struct conf_schema_key *k, bool repeated, json_t *redacted)
+		      const struct conf_schema_key *k, json_t *redacted)
 {
 	bool secret = k ? k->secret : conf_schema_is_secret(en->key);
 	json_t *val, *cur = json_object_get(sec, en->key);
-	bool as_array = k ? k->multi : repeated;
+	bool as_array = k ? k->multi : cur != NULL;
 
 	if (secret) {
 		val = json_string(CONF_SCHEMA_REDACTED);
@@ -140,28 +157,20 @@ static int view_entry(json_t *sec, const struct ocserv_conf_entry *en,
 		return -1;
 	if (!as_array)
 		return json_object_set_new(sec, en->key, val); /* the last one wins, as in ocserv */
-	if (cur == NULL) {
-		cur = json_array();
-		if (cur == NULL || json_object_set_new(sec, en->key, cur) < 0) {
+	if (cur == NULL || !json_is_array(cur)) {
+		json_t *a = json_array();
+		if (a == NULL || (cur != NULL && json_array_append(a, cur) < 0)) {
+			json_decref(a);
 			json_decref(val);
 			return -1;
 		}
+		if (json_object_set_new(sec, en->key, a) < 0) { /* a is released */
+			json_decref(val);
+			return -1;
+		}
+		cur = a;
 	}
 	return json_array_append_new(cur, val);
-}
-
-/* How many entries of the same key the entry's section holds. */
-static size_t count_in_section(const struct ocserv_conf *c, const struct ocserv_conf_entry *en)
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < ocserv_conf_size(c); i++) {
-		const struct ocserv_conf_entry *o = ocserv_conf_at(c, i);
-		bool same = (o->section == NULL) == (en->section == NULL) &&
-			    (o->section == NULL || strcmp(o->section, en->section) == 0);
-		n += same && strcmp(o->key, en->key) == 0;
-	}
-	return n;
 }
 
 static int view_entries(const struct ocserv_conf *c, const struct ocserv_version *v, json_t *global,
@@ -189,8 +198,7 @@ static int view_entries(const struct ocserv_conf *c, const struct ocserv_version
 		    add_issue(issues, en, "may not be set in a virtual host") < 0)
 			return -1;
 		sec = section_obj(global, vhosts, en->vhost);
-		if (sec == NULL ||
-		    view_entry(sec, en, k, count_in_section(c, en) > 1, redacted) < 0)
+		if (sec == NULL || view_entry(sec, en, k, redacted) < 0)
 			return -1;
 	}
 	return 0;

@@ -25,6 +25,11 @@ void conf_etag(const char *text, size_t len, char out[CONF_ETAG_LEN]);
  * byte kept. malloc'd, NUL-terminated, *out_len bytes; NULL on ENOMEM. */
 char *conf_view_redact(const char *text, size_t len, size_t *out_len);
 
+/* The unified diff (diff.h) from a to b, secret values redacted in both
+ * first: malloc'd, "" when they are equal; NULL on ENOMEM. */
+char *conf_view_diff(const char *a, size_t alen, const char *b, size_t blen, const char *label_a,
+		     const char *label_b);
+
 /* The parsed view of len bytes of text read from path, for the running
  * ocserv v: {path, etag, size, ocservVersion, global:{KEY: VALUE},
  * vhosts:{NAME:{KEY: VALUE}}, redacted:[KEY…], issues:[{line, key?,

@@ -1,5 +1,6 @@
 #include "err.h"
 
+#include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
 
@@ -82,4 +83,9 @@ int err_set(struct err_info *ei, int err, const char *fmt, ...)
 	vsnprintf(ei->detail, sizeof(ei->detail), fmt, ap);
 	va_end(ap);
 	return err;
+}
+
+int err_from_errno(int e)
+{
+	return e == EACCES || e == EPERM || e == EROFS ? ERR_PERMISSION : ERR_INTERNAL;
 }

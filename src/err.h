@@ -57,6 +57,11 @@ unsigned err_http_status(int err);
 /* Default client-facing message for err. */
 const char *err_message(int err);
 
+/* The error of a failed file operation: ERR_PERMISSION when the agent may
+ * not (EACCES, EPERM, and EROFS: a read-only /etc under ProtectSystem=strict),
+ * else ERR_INTERNAL. */
+int err_from_errno(int e);
+
 /* printf into ei->detail (truncating); returns err so callers can
  * `return err_set(ei, ERR_X, "...")`. ei may be NULL. */
 int err_set(struct err_info *ei, int err, const char *fmt, ...)

@@ -280,8 +280,8 @@ static int capture_request(struct req_ctx *ctx)
 		memcpy(ctx->last_event_id, leid, strlen(leid) + 1);
 		ctx->rq.last_event_id = ctx->last_event_id;
 	}
-	const char *im = MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_IF_MATCH);
+	const char *im =
+		MHD_lookup_connection_value(ctx->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_MATCH);
 	if (im != NULL && strlen(im) > HTTP_MAX_IF_MATCH) {
 		ctx->rq.if_match_invalid = true;
 	} else if (im != NULL) {

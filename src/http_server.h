@@ -32,7 +32,7 @@ struct http_request {
 	const char *if_match;	    /* If-Match header, or NULL (absent or longer than
 				       HTTP_MAX_IF_MATCH bytes: if_match_invalid) */
 	bool if_match_invalid;
-	const char *body;	    /* NUL-terminated; "" when none */
+	const char *body; /* NUL-terminated; "" when none */
 	size_t body_len;
 	bool body_too_large; /* more than max_body bytes were sent (and discarded) */
 	bool query_invalid;  /* a query argument held a NUL byte, or too many were sent */

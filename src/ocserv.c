@@ -495,6 +495,14 @@ int ocserv_version(struct ocserv *oc, struct ocserv_version *ret, struct err_inf
 	return oc->ops->version(oc->be, ret, ei);
 }
 
+void ocserv_version_or_unknown(struct ocserv *oc, struct ocserv_version *ret)
+{
+	struct err_info ei = {{0}};
+
+	if (ocserv_version(oc, ret, &ei) < 0)
+		memset(ret, 0, sizeof(*ret));
+}
+
 int ocserv_cookies(struct ocserv *oc, bool valid_only, struct cookie_list **ret,
 		   struct err_info *ei)
 {

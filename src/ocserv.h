@@ -114,6 +114,9 @@ int ocserv_id_within(struct ocserv *oc, int64_t id, unsigned timeout_ms, struct 
 int ocserv_disconnect_id(struct ocserv *oc, int64_t id, struct err_info *ei);
 int ocserv_disconnect_user(struct ocserv *oc, const char *username, struct err_info *ei);
 int ocserv_version(struct ocserv *oc, struct ocserv_version *ret, struct err_info *ei);
+/* ocserv_version(), or the unknown version (text "") when it cannot be
+ * learnt: for callers that then accept every supported version's keys. */
+void ocserv_version_or_unknown(struct ocserv *oc, struct ocserv_version *ret);
 int ocserv_cookies(struct ocserv *oc, bool valid_only, struct cookie_list **ret,
 		   struct err_info *ei);
 int ocserv_cookie(struct ocserv *oc, const char *sid, struct cookie_list **ret,

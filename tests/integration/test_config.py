@@ -255,7 +255,8 @@ def test_get_config_typed_vhost_and_redacted(agent, lab, conf):
     secret = "Zq9pin" + secrets.token_hex(6)
     extra = (b"# added by hand\nroute = 10.1.0.0/16\nroute = 10.2.0.0/255.255.0.0\n"
              b"dns = 10.1.0.53\n" + f"key-pin = {secret}\n".encode() +
-             b"x-itest-unknown = 17\n" + vhost_section(lab))
+             b"x-itest-unknown = 17\n" + b"x-itest-twice = a\nx-itest-twice = b\n" +
+             vhost_section(lab))
     text = conf.original + extra
     conf.write(text)
 
@@ -277,6 +278,7 @@ def test_get_config_typed_vhost_and_redacted(agent, lab, conf):
     assert g["dns"] == ["10.1.0.53"]                                 # multi: an array of one
     assert g["key-pin"] == "<redacted>" and "key-pin" in cfg["redacted"]
     assert g["x-itest-unknown"] == "17"
+    assert g["x-itest-twice"] == ["a", "b"]                          # unknown, repeated: an array
     assert any(i.get("key") == "x-itest-unknown" for i in cfg["issues"]), cfg["issues"]
     assert "banner" not in g and VHOST not in g
     vh = cfg["vhosts"][VHOST]
