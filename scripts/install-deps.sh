@@ -7,7 +7,7 @@ set -euo pipefail
 pkgs=(
 	# build
 	build-essential pkg-config meson ninja-build
-	libmicrohttpd-dev libgnutls28-dev libjansson-dev libsystemd-dev libcrypt-dev
+	libmicrohttpd-dev libgnutls28-dev libjansson-dev libsystemd-dev libcrypt-dev libseccomp-dev
 	libprotobuf-c-dev protobuf-c-compiler
 	# tests and demo: a real ocserv, real clients, the lab's tools
 	libcmocka-dev python3 python3-pytest python3-yaml curl gnutls-bin

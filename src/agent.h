@@ -10,6 +10,8 @@
 #include "accounts.h"
 #include "hook_server.h"
 #include "ocserv.h"
+#include "priv.h"
+#include "ratelimit.h"
 #include "terminate.h"
 
 #define AGENT_NAME		"ocserv-agent"
@@ -18,14 +20,21 @@
 
 struct agent {
 	const struct agent_config *cfg;
-	struct ocserv *oc;
+	/* Everything that needs root goes through priv (priv.h): to the root
+	 * process in privilege-separated mode, else dispatched here. */
+	struct priv *priv;
+	struct ocserv *oc;	      /* sessions etc.: a priv_backend over priv, or the real
+			      backend in one-process mode */
+	struct ratelimit *auth_fails; /* failed authentications per client address */
+	struct http_server *http;     /* for its stats; NULL until it runs */
 	char instance_id[INSTANCE_ID_LEN];
 	bool instance_persisted;
 	char started_at[32]; /* ISO-8601 UTC */
 	char hostname[256];
 	struct terminate_env terminate; /* oc, the revocation store and how to reach ocserv.conf */
 	struct hook_server *hooks;	/* NULL when the hook socket could not be opened */
-	struct accounts accounts;	/* the password file, from cfg */
+	struct accounts accounts;	/* the password file, from cfg (root side only:
+					   handlers use priv) */
 	struct event_hub *events;	/* connect/disconnect events (GET /ocserv/events) */
 	struct ctl_events *ctl_events;	/* ocserv's events subscription; NULL when off */
 };

@@ -3,17 +3,21 @@
 #include <arpa/inet.h>
 #include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdarg.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "err.h"
 #include "validate.h"
 
 #define ENV_FILE_MAX (64 * 1024)
-#define MAX_VARS     64
+#define TOKEN_MAX    4096
+#define MAX_VARS     96
 
 enum kind {
 	K_HOST,
@@ -28,6 +32,13 @@ enum kind {
 	K_NAME,
 	K_HASH,
 	K_BACKEND,
+	K_TEXT,	     /* printable text (a GnuTLS priority string) */
+	K_ALLOWED,   /* AGENT_TLS_CLIENT_ALLOWED: struct strv */
+	K_AUTH_MODE, /* enum auth_mode */
+	K_PRIVSEP,   /* enum privsep_mode */
+	K_USER,	     /* a system user name */
+	K_BYTES,     /* a size in bytes, 1024-67108864 */
+	K_DEPTH,     /* a nesting depth, 2-1000 */
 };
 
 static const struct var {
@@ -43,7 +54,9 @@ static const struct var {
 	}
 	V("AGENT_HOST", K_HOST, "0.0.0.0", false, host),
 	V("AGENT_PORT", K_PORT, "8088", false, port),
-	V("AGENT_AUTH_TOKEN_CURRENT", K_TOKEN, NULL, true, token_current),
+	/* Required unless AGENT_AUTH_MODE=mtls, or given as a _FILE: checked
+	 * after the table (see tokens()). */
+	V("AGENT_AUTH_TOKEN_CURRENT", K_TOKEN, NULL, false, token_current),
 	V("AGENT_AUTH_TOKEN_PREVIOUS", K_TOKEN, NULL, false, token_previous),
 	V("OCCTL_PATH", K_PATH, "/usr/bin/occtl", false, occtl_path),
 	V("OCCTL_TIMEOUT_MS", K_MS, "5000", false, occtl_timeout_ms),
@@ -80,6 +93,22 @@ static const struct var {
 	V("OCSERV_CONF_VERIFY_TIMEOUT_MS", K_MS, "10000", false, conf_verify_timeout_ms),
 	V("OCSERV_CONF_VERIFY_SETTLE_MS", K_MS0, "1000", false, conf_verify_settle_ms),
 	V("OCSERV_CONF_VERIFY_COMMAND", K_PATH, NULL, false, conf_verify_command),
+	V("AGENT_TLS_CERT", K_PATH, NULL, false, tls_cert),
+	V("AGENT_TLS_KEY", K_PATH, NULL, false, tls_key),
+	V("AGENT_TLS_CLIENT_CA", K_PATH, NULL, false, tls_client_ca),
+	V("AGENT_TLS_CLIENT_ALLOWED", K_ALLOWED, NULL, false, tls_client_allowed),
+	V("AGENT_TLS_PRIORITIES", K_TEXT, CONFIG_TLS_PRIORITIES, false, tls_priorities),
+	V("AGENT_AUTH_MODE", K_AUTH_MODE, NULL, false, auth_mode),
+	V("AGENT_PRIVSEP", K_PRIVSEP, "auto", false, privsep),
+	V("AGENT_USER", K_USER, "ocservagent", false, agent_user),
+	V("AGENT_SECCOMP", K_BOOL, "true", false, seccomp),
+	V("AGENT_AUTH_FAIL_LIMIT", K_COUNT, "10", false, auth_fail_limit),
+	V("AGENT_AUTH_FAIL_WINDOW_MS", K_MS, "60000", false, auth_fail_window_ms),
+	V("AGENT_MAX_CONNECTIONS", K_COUNT, "256", false, max_connections),
+	V("AGENT_MAX_CONNECTIONS_PER_IP", K_COUNT, "32", false, max_connections_per_ip),
+	V("AGENT_MAX_HEADER_BYTES", K_BYTES, "16384", false, max_header_bytes),
+	V("AGENT_MAX_BODY_BYTES", K_BYTES, "65536", false, max_body_bytes),
+	V("AGENT_MAX_JSON_DEPTH", K_DEPTH, "32", false, max_json_depth),
 #undef V
 };
 
@@ -274,6 +303,95 @@ static bool valid_unit(const char *s)
 	return true;
 }
 
+static const char *const privsep_names[] = {"auto", "on", "off"};
+
+const char *config_auth_mode_name(enum auth_mode m)
+{
+	static const char *const names[] = {"token", "mtls", "both", "either"};
+
+	return (unsigned)m < 4 ? names[m] : "?";
+}
+
+static bool printable(const char *s, size_t max)
+{
+	size_t n = strlen(s);
+
+	for (size_t i = 0; i < n; i++)
+		if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+			return false;
+	return n > 0 && n <= max;
+}
+
+/* useradd's rule for system users: [a-z_][a-z0-9_-]*, at most 32. */
+static bool valid_user(const char *s)
+{
+	size_t n = strlen(s);
+
+	if (n == 0 || n > 32 || !(islower((unsigned char)s[0]) || s[0] == '_'))
+		return false;
+	for (size_t i = 1; i < n; i++)
+		if (!islower((unsigned char)s[i]) && !isdigit((unsigned char)s[i]) && s[i] != '_' &&
+		    s[i] != '-')
+			return false;
+	return true;
+}
+
+/* "sha256:" then 64 hex digits, optionally in pairs separated by ':' (as
+ * certtool and openssl print fingerprints): stored as "sha256:" + 64
+ * lowercase hex. Returns false when entry is not a pin at all. */
+static bool parse_pin(const char *entry, char out[72], bool *valid)
+{
+	size_t n = 0;
+
+	*valid = false;
+	if (strncasecmp(entry, "sha256:", 7) != 0)
+		return false;
+	memcpy(out, "sha256:", 7);
+	for (const char *p = entry + 7; *p != '\0'; p++) {
+		if (*p == ':' && n % 2 == 0 && n > 0 && p[1] != '\0')
+			continue;
+		if (!isxdigit((unsigned char)*p) || n == 64)
+			return true;
+		out[7 + n++] = (char)tolower((unsigned char)*p);
+	}
+	out[7 + n] = '\0';
+	*valid = n == 64;
+	return true;
+}
+
+/* Comma-separated subject CNs and SHA-256 pins; blanks around entries are
+ * dropped. A CN is printable text without a comma. */
+static int parse_allowed(const char *raw, struct strv *ret, const char *name, char *errbuf,
+			 size_t len)
+{
+	char *copy = strdup(raw), *save = NULL;
+	int r = copy == NULL ? ERR_NOMEM : 0;
+
+	for (char *e = copy ? strtok_r(copy, ",", &save) : NULL; r == 0 && e != NULL;
+	     e = strtok_r(NULL, ",", &save)) {
+		char pin[72];
+		bool valid;
+
+		e = trim(e);
+		if (*e == '\0')
+			continue;
+		if (parse_pin(e, pin, &valid)) {
+			r = valid ? strv_add(ret, pin)
+				  : fail(errbuf, len, "%s: '%s' is not sha256: and 64 hex digits",
+					 name, e);
+		} else if (!printable(e, 256)) {
+			r = fail(errbuf, len,
+				 "%s: a CN must be printable text of at most 256 bytes", name);
+		} else {
+			r = strv_add(ret, e);
+		}
+	}
+	free(copy);
+	if (r == 0 && ret->n == 0)
+		r = fail(errbuf, len, "%s is set but lists nothing", name);
+	return r;
+}
+
 /* Validate raw (already trimmed for tokens) and store it into cfg. */
 static int set_var(struct agent_config *cfg, const struct var *v, const char *raw, char *errbuf,
 		   size_t len)
@@ -344,6 +462,44 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 			return fail(errbuf, len, "%s must be auto, ctl or occtl, got '%s'", v->name,
 				    raw);
 		break;
+	case K_TEXT:
+		if (!printable(raw, 1024))
+			return fail(errbuf, len, "%s must be printable text of at most 1024 bytes",
+				    v->name);
+		break;
+	case K_ALLOWED:
+		return parse_allowed(raw, field, v->name, errbuf, len);
+	case K_AUTH_MODE:
+		for (int m = AUTH_MODE_TOKEN; m <= AUTH_MODE_EITHER; m++)
+			if (strcmp(raw, config_auth_mode_name(m)) == 0) {
+				*(enum auth_mode *)field = m;
+				return 0;
+			}
+		return fail(errbuf, len, "%s must be token, mtls, both or either, got '%s'",
+			    v->name, raw);
+	case K_PRIVSEP:
+		for (int m = PRIVSEP_AUTO; m <= PRIVSEP_OFF; m++)
+			if (strcmp(raw, privsep_names[m]) == 0) {
+				*(enum privsep_mode *)field = m;
+				return 0;
+			}
+		return fail(errbuf, len, "%s must be auto, on or off, got '%s'", v->name, raw);
+	case K_USER:
+		if (!valid_user(raw))
+			return fail(errbuf, len, "%s must be a system user name, got '%s'", v->name,
+				    raw);
+		break;
+	case K_BYTES:
+		if (parse_uint(raw, 1024, 64u << 20, field) < 0)
+			return fail(errbuf, len,
+				    "%s must be a number of bytes 1024-67108864, got '%s'", v->name,
+				    raw);
+		return 0;
+	case K_DEPTH:
+		if (parse_uint(raw, 2, 1000, field) < 0)
+			return fail(errbuf, len, "%s must be a number 2-1000, got '%s'", v->name,
+				    raw);
+		return 0;
 	}
 	copy = strdup(raw);
 	if (copy == NULL)
@@ -379,6 +535,106 @@ static int load_var(struct agent_config *cfg, const struct env_file *ef, const s
 	return r;
 }
 
+/* The token in file `path` (absolute, or a bare name of a systemd
+ * credential in $CREDENTIALS_DIRECTORY): one line, trimmed, not empty, not
+ * readable or writable by others. */
+static int token_file(const char *name, const char *path, char **ret, char *errbuf, size_t len)
+{
+	char full[4096], buf[TOKEN_MAX + 2];
+	const char *creds = getenv("CREDENTIALS_DIRECTORY");
+	struct stat st;
+	ssize_t n;
+	int fd, r = 0;
+
+	if (path[0] != '/' && (creds == NULL || strchr(path, '/') != NULL))
+		return fail(errbuf, len,
+			    "%s must be an absolute path, or a credential name with "
+			    "$CREDENTIALS_DIRECTORY set",
+			    name);
+	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", path[0] == '/' ? "" : creds,
+			     path[0] == '/' ? "" : "/", path) >= sizeof(full))
+		return fail(errbuf, len, "%s is too long", name);
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	if (fd < 0)
+		return fail(errbuf, len, "%s: cannot read %s: %s", name, full, strerror(errno));
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+		r = fail(errbuf, len, "%s: %s is not a regular file", name, full);
+	else if ((st.st_mode & 0007) != 0)
+		r = fail(errbuf, len, "%s: %s is accessible by others (mode %04o): chmod o-rwx it",
+			 name, full, (unsigned)(st.st_mode & 07777));
+	n = r == 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
+	close(fd);
+	if (r == 0 && (n < 0 || (size_t)n > TOKEN_MAX))
+		r = fail(errbuf, len, "%s: %s is unreadable or longer than %d bytes", name, full,
+			 TOKEN_MAX);
+	if (r == 0) {
+		char *t;
+
+		buf[n] = '\0';
+		t = trim(buf);
+		if (*t == '\0' || strlen(t) != strcspn(t, "\r\n"))
+			r = fail(errbuf, len, "%s: %s must hold one non-empty line", name, full);
+		else if ((*ret = strdup(t)) == NULL)
+			r = ERR_NOMEM;
+	}
+	explicit_bzero(buf, sizeof(buf));
+	return r;
+}
+
+/* AGENT_AUTH_TOKEN_{CURRENT,PREVIOUS}_FILE instead of the variables. */
+static int tokens(struct agent_config *cfg, const struct env_file *ef, char *errbuf, size_t len)
+{
+	static const struct {
+		const char *var, *file;
+		size_t off;
+	} t[] = {
+		{"AGENT_AUTH_TOKEN_CURRENT", "AGENT_AUTH_TOKEN_CURRENT_FILE",
+		 offsetof(struct agent_config, token_current)},
+		{"AGENT_AUTH_TOKEN_PREVIOUS", "AGENT_AUTH_TOKEN_PREVIOUS_FILE",
+		 offsetof(struct agent_config, token_previous)},
+	};
+
+	for (size_t i = 0; i < 2; i++) {
+		char **tok = (char **)((char *)cfg + t[i].off);
+		const char *path = lookup(ef, t[i].file);
+		int r;
+
+		if (path == NULL)
+			continue;
+		if (*tok != NULL)
+			return fail(errbuf, len, "set %s or %s, not both", t[i].var, t[i].file);
+		if ((r = token_file(t[i].file, path, tok, errbuf, len)) < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* What the variables mean together. */
+static int cross_check(struct agent_config *cfg, bool mode_set, char *errbuf, size_t len)
+{
+	if ((cfg->tls_cert == NULL) != (cfg->tls_key == NULL))
+		return fail(errbuf, len, "AGENT_TLS_CERT and AGENT_TLS_KEY go together");
+	if (cfg->tls_client_ca != NULL && cfg->tls_cert == NULL)
+		return fail(errbuf, len,
+			    "AGENT_TLS_CLIENT_CA needs AGENT_TLS_CERT and AGENT_TLS_KEY");
+	if (cfg->tls_client_allowed.n > 0 && cfg->tls_client_ca == NULL)
+		return fail(errbuf, len, "AGENT_TLS_CLIENT_ALLOWED needs AGENT_TLS_CLIENT_CA");
+	if (!mode_set)
+		cfg->auth_mode = cfg->tls_client_ca ? AUTH_MODE_EITHER : AUTH_MODE_TOKEN;
+	if (cfg->auth_mode != AUTH_MODE_TOKEN && cfg->tls_client_ca == NULL)
+		return fail(errbuf, len, "AGENT_AUTH_MODE=%s needs AGENT_TLS_CLIENT_CA",
+			    config_auth_mode_name(cfg->auth_mode));
+	if (cfg->auth_mode != AUTH_MODE_MTLS && cfg->token_current == NULL)
+		return fail(
+			errbuf, len,
+			"AGENT_AUTH_TOKEN_CURRENT (or AGENT_AUTH_TOKEN_CURRENT_FILE) is required "
+			"and must not be empty");
+	if (cfg->token_current == NULL && cfg->token_previous != NULL)
+		return fail(errbuf, len,
+			    "AGENT_AUTH_TOKEN_PREVIOUS needs AGENT_AUTH_TOKEN_CURRENT");
+	return 0;
+}
+
 int config_load(struct agent_config *cfg, const char *env_file, char *errbuf, size_t errlen)
 {
 	struct env_file ef = {0};
@@ -390,6 +646,10 @@ int config_load(struct agent_config *cfg, const char *env_file, char *errbuf, si
 		r = env_file_read(&ef, env_file, errbuf, errlen);
 	for (size_t i = 0; r == 0 && i < sizeof(vars) / sizeof(vars[0]); i++)
 		r = load_var(cfg, &ef, &vars[i], errbuf, errlen);
+	if (r == 0)
+		r = tokens(cfg, &ef, errbuf, errlen);
+	if (r == 0)
+		r = cross_check(cfg, lookup(&ef, "AGENT_AUTH_MODE") != NULL, errbuf, errlen);
 	env_file_free(&ef);
 	if (r == ERR_NOMEM)
 		snprintf(errbuf, errlen, "out of memory");
@@ -409,7 +669,23 @@ void config_print(const struct agent_config *cfg, FILE *out)
 		case K_MS:
 		case K_MS0:
 		case K_COUNT:
+		case K_BYTES:
+		case K_DEPTH:
 			fprintf(out, "%s=%u\n", vars[i].name, *(const unsigned *)field);
+			continue;
+		case K_AUTH_MODE:
+			fprintf(out, "%s=%s\n", vars[i].name,
+				config_auth_mode_name(*(const enum auth_mode *)field));
+			continue;
+		case K_PRIVSEP:
+			fprintf(out, "%s=%s\n", vars[i].name,
+				privsep_names[*(const enum privsep_mode *)field]);
+			continue;
+		case K_ALLOWED:
+			fprintf(out, "%s=", vars[i].name);
+			for (size_t j = 0; j < cfg->tls_client_allowed.n; j++)
+				fprintf(out, "%s%s", j ? "," : "", cfg->tls_client_allowed.v[j]);
+			fputc('\n', out);
 			continue;
 		case K_BOOL:
 			fprintf(out, "%s=%s\n", vars[i].name,
@@ -463,5 +739,11 @@ void config_free(struct agent_config *cfg)
 	free(cfg->backend);
 	free(cfg->conf_backup_dir);
 	free(cfg->conf_verify_command);
+	free(cfg->tls_cert);
+	free(cfg->tls_key);
+	free(cfg->tls_client_ca);
+	strv_free(&cfg->tls_client_allowed);
+	free(cfg->tls_priorities);
+	free(cfg->agent_user);
 	memset(cfg, 0, sizeof(*cfg));
 }

@@ -10,11 +10,30 @@
 #include <stddef.h>
 #include <stdio.h>
 
+#include "strv.h"
+
+/* How bearer tokens and client certificates combine (AGENT_AUTH_MODE). */
+enum auth_mode {
+	AUTH_MODE_TOKEN,  /* a bearer token; certificates are not asked for */
+	AUTH_MODE_MTLS,	  /* a valid, allowed client certificate; no token needed */
+	AUTH_MODE_BOTH,	  /* both */
+	AUTH_MODE_EITHER, /* one of them (the default with AGENT_TLS_CLIENT_CA) */
+};
+
+/* Whether the agent splits into a root and an unprivileged api process. */
+enum privsep_mode {
+	PRIVSEP_AUTO, /* on when started as root */
+	PRIVSEP_ON,   /* required: refuse to start unless root */
+	PRIVSEP_OFF,  /* one process, whatever its user (the sudo mode of the runbook) */
+};
+
 struct agent_config {
 	char *host;			  /* AGENT_HOST: IPv4/IPv6 literal to bind */
 	unsigned port;			  /* AGENT_PORT */
-	char *token_current;		  /* AGENT_AUTH_TOKEN_CURRENT, trimmed, required */
-	char *token_previous;		  /* AGENT_AUTH_TOKEN_PREVIOUS or NULL */
+	char *token_current;		  /* AGENT_AUTH_TOKEN_CURRENT or the content of
+					     AGENT_AUTH_TOKEN_CURRENT_FILE, trimmed; required
+					     unless auth_mode is mtls (then may be NULL) */
+	char *token_previous;		  /* AGENT_AUTH_TOKEN_PREVIOUS(_FILE) or NULL */
 	char *occtl_path;		  /* OCCTL_PATH, absolute */
 	unsigned occtl_timeout_ms;	  /* OCCTL_TIMEOUT_MS */
 	bool occtl_use_sudo;		  /* OCCTL_USE_SUDO */
@@ -49,7 +68,37 @@ struct agent_config {
 	unsigned conf_verify_settle_ms;	  /* OCSERV_CONF_VERIFY_SETTLE_MS: and stays up */
 	char *conf_verify_command;	  /* OCSERV_CONF_VERIFY_COMMAND or NULL: the
 					     operator's own check after a change */
+	/* HTTPS and client certificates. The files are read by the root
+	 * process (tls.h), at start and on SIGHUP. */
+	char *tls_cert;			/* AGENT_TLS_CERT (PEM) or NULL: plain HTTP */
+	char *tls_key;			/* AGENT_TLS_KEY (PEM); set exactly when tls_cert is */
+	char *tls_client_ca;		/* AGENT_TLS_CLIENT_CA (PEM) or NULL: no client certs */
+	struct strv tls_client_allowed; /* AGENT_TLS_CLIENT_ALLOWED: subject CNs and
+					   "sha256:" + 64 lowercase hex pins of the
+					   certificate (DER); empty: any cert of the CA */
+	char *tls_priorities;		/* AGENT_TLS_PRIORITIES: GnuTLS priority string */
+	enum auth_mode auth_mode;	/* AGENT_AUTH_MODE (default: either with a client CA,
+				      else token) */
+	/* Privilege separation (privsep.h). */
+	enum privsep_mode privsep; /* AGENT_PRIVSEP */
+	char *agent_user;	   /* AGENT_USER: the api process's user */
+	bool seccomp;		   /* AGENT_SECCOMP: the api process's syscall filter */
+	/* Abuse limits (ratelimit.h, http_server.h). */
+	unsigned auth_fail_limit;	 /* AGENT_AUTH_FAIL_LIMIT: failed authentications
+					    per client address per window */
+	unsigned auth_fail_window_ms;	 /* AGENT_AUTH_FAIL_WINDOW_MS */
+	unsigned max_connections;	 /* AGENT_MAX_CONNECTIONS */
+	unsigned max_connections_per_ip; /* AGENT_MAX_CONNECTIONS_PER_IP */
+	unsigned max_header_bytes;	 /* AGENT_MAX_HEADER_BYTES: request line and headers */
+	unsigned max_body_bytes;	 /* AGENT_MAX_BODY_BYTES */
+	unsigned max_json_depth;	 /* AGENT_MAX_JSON_DEPTH */
 };
+
+/* GnuTLS priorities by default: TLS 1.3 and 1.2 only, AEAD ciphers, the
+ * server's order. */
+#define CONFIG_TLS_PRIORITIES                                                     \
+	"SECURE128:-VERS-ALL:+VERS-TLS1.3:+VERS-TLS1.2:-CIPHER-ALL:+AES-256-GCM:" \
+	"+AES-128-GCM:+CHACHA20-POLY1305:%SERVER_PRECEDENCE"
 
 /* Load and validate. env_file may be NULL. On failure returns a negative
  * ERR_* value, writes a one-line reason naming the variable (or the env file
@@ -60,6 +109,9 @@ int config_load(struct agent_config *cfg, const char *env_file, char *errbuf, si
 /* Print the effective configuration as KEY=VALUE lines; secrets are replaced
  * by "(set)"/"(unset)". */
 void config_print(const struct agent_config *cfg, FILE *out);
+
+/* The name of an auth mode ("token", ...). */
+const char *config_auth_mode_name(enum auth_mode m);
 
 /* Free every member (tokens are wiped first) and zero cfg. NULL is fine. */
 void config_free(struct agent_config *cfg);

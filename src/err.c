@@ -49,6 +49,11 @@ static const struct {
 			      "the change failed verification and was rolled back"},
 	[-ERR_ROLLBACK_FAILED] = {"CONFIG_ROLLBACK_FAILED", 500,
 				  "the change failed verification and so did the rollback"},
+	[-ERR_FORBIDDEN] = {"FORBIDDEN", 403, "this client certificate is not allowed"},
+	[-ERR_RATE_LIMITED] = {"TOO_MANY_REQUESTS", 429,
+			       "too many failed authentications; retry later"},
+	[-ERR_PRIV_PROTOCOL] = {"INTERNAL_ERROR", 500, "internal error"},
+	[-ERR_TOO_DEEP] = {"BAD_REQUEST", 400, "JSON body nested too deeply"},
 };
 
 static int index_of(int err)

@@ -42,7 +42,12 @@ enum {
 	ERR_RESTART_REQUIRED = -27,	 /* a key ocserv reads at start only, with a reload */
 	ERR_ROLLED_BACK = -28,		 /* applied, failed verification, old config back */
 	ERR_ROLLBACK_FAILED = -29,	 /* ... and the way back failed too: VPN may be down */
-	ERR__MIN = -29,
+	ERR_FORBIDDEN = -30,		 /* authenticated, but this client may not (mTLS) */
+	ERR_RATE_LIMITED = -31,		 /* too many failed authentications from this address */
+	ERR_PRIV_PROTOCOL = -32,	 /* a malformed message crossed the privilege
+					  * boundary: the sender is ended (priv.h) */
+	ERR_TOO_DEEP = -33,		 /* a JSON body nested deeper than allowed */
+	ERR__MIN = -33,
 };
 
 /* Internal detail of a failure, for the log only. */

@@ -768,3 +768,18 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
 		close(fd);
 	server_free(s);
 }
+
+/* Placeholders (issue 7 in progress). */
+int http_server_set_tls(struct http_server *s, const struct http_tls_material *m,
+			struct err_info *ei)
+{
+	(void)s;
+	(void)m;
+	return err_set(ei, ERR_NOT_SUPPORTED, "not implemented yet");
+}
+
+void http_server_get_stats(struct http_server *s, struct http_server_stats *ret)
+{
+	(void)s;
+	memset(ret, 0, sizeof(*ret));
+}

@@ -21,8 +21,22 @@
 #define HTTP_MAX_IF_MATCH      128
 #define HTTP_MAX_ETAG	       96
 
+/* The client certificate of a TLS connection, checked once per connection
+ * against the client CA (chain, validity dates, TLS WWW client purpose). */
+struct http_peer_cert {
+	bool present;	   /* the client sent a certificate */
+	bool verified;	   /* ... that chains to the CA, is in its validity period
+			      and may be used for client authentication */
+	char cn[256];	   /* the subject's CN ("" when none), printable */
+	char pin[72];	   /* "sha256:" + 64 lowercase hex of the certificate (DER) */
+	char problem[128]; /* why it is not verified, for the log */
+};
+
 struct http_request {
-	char id[REQUEST_ID_LEN]; /* unique request id */
+	char id[REQUEST_ID_LEN];    /* unique request id */
+	char client_ip[64];	    /* the peer's address, text ("" when unknown) */
+	bool tls;		    /* the request came over TLS */
+	struct http_peer_cert peer; /* when tls and the server asks for certificates */
 	const char *method;
 	const char *path;	    /* without the query string, not percent-decoded */
 	const char *authorization;  /* Authorization header or NULL */
@@ -100,11 +114,38 @@ struct http_response {
  * the call. */
 typedef void http_handler_fn(void *app, const struct http_request *rq, struct http_response *rs);
 
+/* Certificates for HTTPS, PEM text; the server copies what it needs. */
+struct http_tls_material {
+	const char *cert; /* the server's certificate chain */
+	size_t cert_len;
+	const char *key; /* its private key */
+	size_t key_len;
+	const char *client_ca; /* CA(s) for client certificates, or NULL: none asked */
+	size_t client_ca_len;
+};
+
 struct http_server_options {
 	const char *host; /* IPv4 or IPv6 literal */
 	unsigned port;
-	unsigned workers; /* request worker threads */
-	size_t max_body;  /* bytes; larger bodies are discarded and flagged */
+	int listen_fd;			 /* >= 0: serve this bound, listening socket (host and
+			     port only name it in logs); -1: bind host:port */
+	unsigned workers;		 /* request worker threads */
+	size_t max_body;		 /* bytes; larger bodies are discarded and flagged */
+	unsigned max_connections;	 /* concurrent connections in all (0: default) */
+	unsigned max_connections_per_ip; /* concurrent connections per client address */
+	size_t max_header_bytes;	 /* request line + headers; a request with more is
+				    answered 431 by the transport (0: default) */
+	/* HTTPS when tls is not NULL (TLS 1.2 and later only, tls_priorities). */
+	const struct http_tls_material *tls;
+	const char *tls_priorities;
+};
+
+/* Counters of what the transport refused, for metrics. */
+struct http_server_stats {
+	unsigned long long connections_refused; /* over max_connections(_per_ip) */
+	unsigned long long headers_too_large;	/* answered 431 */
+	unsigned long long bodies_too_large;	/* flagged body_too_large */
+	unsigned long long tls_handshakes_failed;
 };
 
 struct http_server;
@@ -112,6 +153,15 @@ struct http_server;
 /* Bind and start serving. Returns NULL with ei->detail set on failure. */
 struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
 				      void *app, struct err_info *ei);
+
+/* Replace the certificate, key and client CA: connections made after the
+ * call use the new ones, open connections keep theirs. Fails (the old ones
+ * stay) when m does not load; ERR_BAD_REQUEST with the reason in ei, or
+ * ERR_NOT_SUPPORTED when s does not serve HTTPS. Thread-safe. */
+int http_server_set_tls(struct http_server *s, const struct http_tls_material *m,
+			struct err_info *ei);
+
+void http_server_get_stats(struct http_server *s, struct http_server_stats *ret);
 
 /* Streams (SSE) are ended first: each gets HTTP_STREAM_END semantics (its
  * connection is resumed, finished and its close() called); a stream response

@@ -228,7 +228,8 @@ static void block_signals(sigset_t *set)
 
 static int serve(struct agent *ag, const struct agent_config *cfg, const sigset_t *set)
 {
-	struct http_server_options ho = {cfg->host, cfg->port, WORKER_THREADS, API_MAX_BODY};
+	struct http_server_options ho = {.host = cfg->host, .port = cfg->port, .listen_fd = -1,
+					 .workers = WORKER_THREADS, .max_body = API_MAX_BODY};
 	struct err_info ei = {{0}};
 	struct http_server *srv = http_server_start(&ho, api_handle, ag, &ei);
 	int sig = 0;

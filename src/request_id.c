@@ -21,3 +21,15 @@ void request_id_new(char buf[REQUEST_ID_LEN])
 
 	snprintf(buf, REQUEST_ID_LEN, "%08x-%012llx", prefix, (unsigned long long)n);
 }
+
+static _Thread_local char current[REQUEST_ID_LEN];
+
+void request_id_set_current(const char *id)
+{
+	snprintf(current, sizeof(current), "%s", id ? id : "");
+}
+
+const char *request_id_current(void)
+{
+	return current;
+}

@@ -188,7 +188,8 @@ static struct http_server *server_start(void)
 	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
 	port = ntohs(sa.sin_port);
 	close(fd);
-	struct http_server_options o = {"127.0.0.1", port, 2, 4096};
+	struct http_server_options o = {
+		.host = "127.0.0.1", .port = port, .listen_fd = -1, .workers = 2, .max_body = 4096};
 	struct http_server *s = http_server_start(&o, app, NULL, &ei);
 	if (s == NULL)
 		fail_msg("http_server_start: %s", ei.detail);

@@ -1,0 +1,2 @@
+/* Placeholder (issue 7 in progress). */
+#include "priv_wire.h"
