@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "request_id.h"
 #include "log.h"
 #include "uri.h"
 #include "utf8.h"
@@ -245,6 +246,31 @@ static json_t *error_envelope(const struct http_request *rq, int err, struct api
 	return env;
 }
 
+int api_priv(struct agent *ag, const struct http_request *rq, enum priv_op op, json_t *args,
+	     json_t **ret, struct api_reply *rp)
+{
+	struct priv_error pe;
+	int r = priv_call(ag->priv, rq->id, op, args, ret, &pe);
+
+	if (r == 0)
+		return 0;
+	rp->ei = pe.ei;
+	if (pe.message[0] != '\0') {
+		snprintf(rp->msgbuf, sizeof(rp->msgbuf), "%s", pe.message);
+		rp->message = rp->msgbuf;
+	}
+	if (pe.extra != NULL) {
+		if (rp->body == NULL)
+			rp->body = json_incref(pe.extra);
+		else
+			json_object_update(rp->body, pe.extra);
+	}
+	if (pe.retry_after > 0)
+		rp->retry_after = pe.retry_after;
+	priv_error_clear(&pe);
+	return r;
+}
+
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs)
 {
 	struct agent *ag = app;
@@ -255,8 +281,8 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 
 	if (rq->shutting_down)
 		r = ERR_SHUTTING_DOWN; /* nothing slow, nothing that changes state */
-	else if (!auth_check(rq->authorization, ag->cfg->token_current, ag->cfg->token_previous))
-		r = ERR_UNAUTHORIZED;
+	else if ((r = auth_request(ag->cfg, rq, &rp.ei)) < 0)
+		;
 	else if (rq->body_too_large)
 		r = api_fail(&rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",
 			     API_MAX_BODY);
@@ -264,9 +290,11 @@ void api_handle(void *app, const struct http_request *rq, struct http_response *
 		r = api_fail(&rp, ERR_BAD_REQUEST,
 			     "query arguments must not contain NUL bytes (at most %d arguments)",
 			     HTTP_MAX_QUERY_ARGS);
-	else if ((route = route_find(rq, &params, &r, rs->allow, sizeof(rs->allow))) != NULL)
+	else if ((route = route_find(rq, &params, &r, rs->allow, sizeof(rs->allow))) != NULL) {
+		request_id_set_current(rq->id);
 		r = route->handler(ag, rq, &params, &rp);
-	else if (r == ERR_BAD_REQUEST)
+		request_id_set_current(NULL);
+	} else if (r == ERR_BAD_REQUEST)
 		api_fail(&rp, r, "a path parameter holds a NUL byte or is longer than %d bytes",
 			 API_MAX_PARAM - 1);
 

@@ -88,6 +88,12 @@ int api_fail(struct api_reply *rp, int err, const char *fmt, ...)
  * Returns ERR_BAD_REQUEST with a message on anything else. */
 int api_body_object(const struct http_request *rq, json_t **ret, struct api_reply *rp);
 
+/* priv_call() (priv.h) for a handler: on failure the client message, the
+ * log detail, extra body members and Retry-After go into rp, and the
+ * ERR_* is returned as the handler's result. args is consumed. */
+int api_priv(struct agent *ag, const struct http_request *rq, enum priv_op op, json_t *args,
+	     json_t **ret, struct api_reply *rp);
+
 /* A new {"ok": true} object, or NULL. */
 json_t *api_ok(void);
 

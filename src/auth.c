@@ -36,3 +36,11 @@ bool auth_check(const char *header, const char *current, const char *previous)
 		ok |= auth_token_equal(tok, len, previous);
 	return ok;
 }
+
+/* Placeholder (issue 7 in progress): token mode only. */
+int auth_request(const struct agent_config *cfg, const struct http_request *rq, struct err_info *ei)
+{
+	if (auth_check(rq->authorization, cfg->token_current, cfg->token_previous))
+		return 0;
+	return err_set(ei, ERR_UNAUTHORIZED, "missing or invalid bearer token");
+}

@@ -21,10 +21,12 @@
 #include "instance.h"
 #include "log.h"
 #include "occtl.h"
+#include "priv_ops.h"
 #include "request_id.h"
 #include "revoke.h"
 #include "secmem.h"
 #include "timefmt.h"
+#include "tls.h"
 
 #define WORKER_THREADS 8u
 /* In-flight requests may be waiting on occtl: give them its timeout. */
@@ -161,6 +163,8 @@ static int events_init(struct agent *ag, const struct agent_config *cfg)
 	return 0;
 }
 
+static struct priv_root priv_root;
+
 static int agent_init(struct agent *ag, const struct agent_config *cfg)
 {
 	struct err_info ei = {{0}};
@@ -180,11 +184,22 @@ static int agent_init(struct agent *ag, const struct agent_config *cfg)
 		log_warning("instance id: %s", ei.detail);
 	ag->oc = backend_new(cfg);
 	ag->terminate.revoked = revoke_new();
-	if (ag->oc == NULL || ag->terminate.revoked == NULL) {
+	ag->auth_fails = ratelimit_new(cfg->auth_fail_limit, cfg->auth_fail_window_ms);
+	if (ag->oc == NULL || ag->terminate.revoked == NULL || ag->auth_fails == NULL) {
 		log_error("out of memory");
 		return -1;
 	}
 	ocserv_set_cache(ag->oc, cfg->cache_ms);
+	priv_root.cfg = cfg;
+	priv_root.oc = ag->oc;
+	priv_root.accounts.path = cfg->ocpasswd_path;
+	priv_root.accounts.lock_wait_ms = ACCOUNTS_LOCK_WAIT_MS;
+	ocpasswd_scheme_parse(cfg->ocpasswd_hash, &priv_root.accounts.scheme);
+	ag->priv = priv_local_new(&priv_root);
+	if (ag->priv == NULL) {
+		log_error("out of memory");
+		return -1;
+	}
 	ag->terminate.oc = ag->oc;
 	ag->accounts.path = cfg->ocpasswd_path;
 	ag->accounts.lock_wait_ms = ACCOUNTS_LOCK_WAIT_MS;
@@ -212,6 +227,8 @@ static void agent_free(struct agent *ag)
 	event_hub_free(ag->events);
 	revoke_free(ag->terminate.revoked);
 	ocserv_free(ag->oc);
+	priv_free(ag->priv);
+	ratelimit_free(ag->auth_fails);
 }
 
 /* Block the signals we handle so every thread inherits the mask, and wait
@@ -226,30 +243,85 @@ static void block_signals(sigset_t *set)
 	signal(SIGPIPE, SIG_IGN);
 }
 
+/* The transport's options from cfg; tls (loaded by the caller) may be zeroed:
+ * plain HTTP. */
+static void http_options(const struct agent_config *cfg, const struct http_tls_material *tls,
+			 int listen_fd, struct http_server_options *ho)
+{
+	memset(ho, 0, sizeof(*ho));
+	ho->host = cfg->host;
+	ho->port = cfg->port;
+	ho->listen_fd = listen_fd;
+	ho->workers = WORKER_THREADS;
+	ho->max_body = cfg->max_body_bytes;
+	ho->max_connections = cfg->max_connections;
+	ho->max_connections_per_ip = cfg->max_connections_per_ip;
+	ho->max_header_bytes = cfg->max_header_bytes;
+	ho->tls = tls->cert != NULL ? tls : NULL;
+	ho->tls_priorities = cfg->tls_priorities;
+}
+
+/* SIGHUP: read the certificate files again and give them to the server;
+ * on any problem the old ones stay. */
+static void reload_tls(struct http_server *srv, const struct agent_config *cfg)
+{
+	struct tls_files f;
+	struct http_tls_material m;
+	struct err_info ei = {{0}};
+
+	if (cfg->tls_cert == NULL) {
+		log_info("SIGHUP: no TLS configured; nothing to reload");
+		return;
+	}
+	if (tls_files_load(cfg, &f, &ei) < 0) {
+		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
+		return;
+	}
+	tls_files_material(&f, &m);
+	if (http_server_set_tls(srv, &m, &ei) < 0)
+		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
+	else
+		log_notice("SIGHUP: certificate and key reloaded from %s", cfg->tls_cert);
+	tls_files_free(&f);
+}
+
 static int serve(struct agent *ag, const struct agent_config *cfg, const sigset_t *set)
 {
-	struct http_server_options ho = {.host = cfg->host, .port = cfg->port, .listen_fd = -1,
-					 .workers = WORKER_THREADS, .max_body = API_MAX_BODY};
+	struct http_server_options ho;
+	struct http_tls_material m;
+	struct tls_files f;
 	struct err_info ei = {{0}};
-	struct http_server *srv = http_server_start(&ho, api_handle, ag, &ei);
+	struct http_server *srv;
 	int sig = 0;
 
+	if (tls_files_load(cfg, &f, &ei) < 0) {
+		log_error("%s", ei.detail);
+		return 1;
+	}
+	tls_files_material(&f, &m);
+	http_options(cfg, &m, -1, &ho);
+	srv = http_server_start(&ho, api_handle, ag, &ei);
+	tls_files_free(&f);
 	if (srv == NULL) {
 		log_error("%s", ei.detail);
 		return 1;
 	}
-	log_notice("started version=%s host=%s port=%u instance_id=%s backend=%s", AGENT_VERSION,
-		   cfg->host, cfg->port, ag->instance_id, ocserv_backend_name(ag->oc));
+	ag->http = srv;
+	log_notice("started version=%s host=%s port=%u tls=%s auth=%s instance_id=%s backend=%s",
+		   AGENT_VERSION, cfg->host, cfg->port, cfg->tls_cert ? "on" : "off",
+		   config_auth_mode_name(cfg->auth_mode), ag->instance_id,
+		   ocserv_backend_name(ag->oc));
 	sd_notify(0, "READY=1");
 	while (sig != SIGTERM && sig != SIGINT) {
 		if (sigwait(set, &sig) != 0)
 			break;
 		if (sig == SIGHUP)
-			log_info("SIGHUP ignored: restart the agent to change its configuration");
+			reload_tls(srv, cfg);
 	}
 	sd_notify(0, "STOPPING=1");
 	log_notice("stopping signal=%d", sig);
 	http_server_stop(srv, cfg->occtl_timeout_ms + SHUTDOWN_GRACE_EXTRA_MS);
+	ag->http = NULL;
 	log_notice("stopped");
 	return 0;
 }
