@@ -113,7 +113,8 @@ static bool valid_key_name(const char *k)
 {
 	size_t n = strlen(k);
 
-	return n > 0 && n <= CONF_CHANGE_KEY_MAX &&
+	/* every ocserv key starts with a letter: "-x" is no key, and no option */
+	return n > 0 && n <= CONF_CHANGE_KEY_MAX && k[0] >= 'a' && k[0] <= 'z' &&
 	       strspn(k, "abcdefghijklmnopqrstuvwxyz0123456789-_") == n;
 }
 
@@ -162,7 +163,14 @@ static int apply_set(struct conf_edit *e, const char *section, const char *vhost
 	int r;
 
 	if (!valid_key_name(key))
-		return problem(out->problems, key, "not a key name (a-z, 0-9, '-', '_')") < 0
+		return problem(out->problems, key,
+			       "not a key name (a letter, then a-z, 0-9, '-', '_')") < 0
+			       ? ERR_NOMEM
+			       : 0;
+	if (conf_schema_host_only(key))
+		return problem(out->problems, key,
+			       "can only be changed on the host: ocserv runs or writes what it "
+			       "names as root") < 0
 			       ? ERR_NOMEM
 			       : 0;
 	k = conf_schema_find(key, v, why, sizeof(why));

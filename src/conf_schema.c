@@ -733,12 +733,29 @@ static const char *type_name(enum conf_schema_type t)
 	return t == CONF_SCHEMA_BOOL ? "boolean" : t == CONF_SCHEMA_INT ? "integer" : "string";
 }
 
+bool conf_schema_host_only(const char *key)
+{
+	static const char *const keys[] = {
+		"connect-script",      "disconnect-script",    "host-update-script",
+		"route-add-cmd",       "route-del-cmd",	       "pid-file",
+		"socket-file",	       "occtl-socket-file",    "chroot-dir",
+		"user-profile",	       "config-per-user",      "config-per-group",
+		"default-user-config", "default-group-config",
+	};
+
+	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
+		if (strcmp(key, keys[i]) == 0)
+			return true;
+	return false;
+}
+
 static json_t *key_json(const struct conf_schema_key *k)
 {
-	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:s}", "name", k->name,
+	json_t *o = json_pack("{s:s, s:s, s:s, s:b, s:b, s:b, s:b, s:b, s:b, s:s}", "name", k->name,
 			      "type", type_name(k->type), "kind", k->kind, "multi", k->multi,
 			      "reload", !k->restart, "restartRequired", k->restart, "vhost",
-			      !k->global_only, "secret", k->secret, "summary", k->summary);
+			      !k->global_only, "secret", k->secret, "hostOnly",
+			      conf_schema_host_only(k->name), "summary", k->summary);
 	json_t *vals;
 
 	if (o == NULL)

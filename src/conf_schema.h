@@ -67,9 +67,18 @@ const struct conf_schema_key *conf_schema_find(const char *name, const struct oc
  * not a file (…-file, server-key, …). */
 bool conf_schema_is_secret(const char *key);
 
+/* Whether key may only be changed on the host, never through the agent:
+ * its value is a program ocserv runs as root (connect-script, route-add-cmd,
+ * ...), a file ocserv writes or serves to clients as root (pid-file,
+ * socket-file, user-profile, ...), the root it runs in (chroot-dir), or a
+ * directory the agent itself writes per-user files into (config-per-user,
+ * ...). With them, whoever may change ocserv.conf through the API — a stolen
+ * token, a compromised api process — would be root on the host. */
+bool conf_schema_host_only(const char *key);
+
 /* GET /ocserv/config/schema: {"ocservVersion": "1.1.6"|null, "keys":
  * [{name, type: "boolean"|"integer"|"string", kind, multi, reload: bool,
- * restartRequired: bool, vhost: bool, secret: bool, min?, max?, summary,
+ * restartRequired: bool, vhost: bool, secret: bool, hostOnly: bool, min?, max?, summary,
  * values? (enums)}]} sorted by name, one entry per name (for an unknown
  * version, a key whose rules differ between versions has its strictest).
  * New reference or NULL on ENOMEM. */

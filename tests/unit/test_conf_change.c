@@ -772,6 +772,16 @@ static void test_bad_requests(void **state)
 	expect_bad(NULL, json_pack("[i]", 1), NULL, "unset", "validate-");
 	/* a vhost name that could close the section's bracket */
 	expect_bad(json_pack("{s:s}", "dns", "10.1.1.1"), NULL, "a]b", "", "validate-");
+	/* keys that would make a client of the API root on the host */
+	expect_bad(json_pack("{s:s}", "connect-script", "/bin/sh"), NULL, NULL, "connect-script",
+		   "validate-");
+	expect_bad(json_pack("{s:s}", "route-add-cmd", "touch /tmp/x"), NULL, NULL, "route-add-cmd",
+		   "validate-");
+	expect_bad(json_pack("{s:s}", "config-per-user", "/etc/cron.d/"), NULL, NULL,
+		   "config-per-user", "validate-");
+	expect_bad(NULL, json_pack("[s]", "pid-file"), NULL, "pid-file", "validate-");
+	/* names no key has: they could read as options */
+	expect_bad(NULL, json_pack("[s,s]", "-x", "--help"), NULL, "--help,-x", "validate-");
 	/* nothing to change */
 	expect_bad(json_object(), NULL, NULL, "", "");
 	expect_bad(NULL, json_array(), NULL, "", "");
