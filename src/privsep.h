@@ -38,3 +38,16 @@ pid_t privsep_fork(int *fd, struct err_info *ei);
  * the root process dies (checking it did not die already). ERR_INTERNAL
  * with the failed step in ei: the caller must exit then. */
 int privsep_drop(const struct privsep_user *u, pid_t root_pid, struct err_info *ei);
+
+/* A listening TCP socket on host (an IPv4 or IPv6 literal) and port, made
+ * while still root so that a port below 1024 works; non-blocking,
+ * close-on-exec, SO_REUSEADDR, IPv6 only for an IPv6 host. The fd, or a
+ * negative ERR_* with ei. */
+int privsep_listen(const char *host, unsigned port, struct err_info *ei);
+
+/* The api process's own writable directory, state_dir/api: created 0700
+ * and owned by u (never through a symlink); the revoked-sessions file of
+ * an agent that ran in one process is moved into it. Its path goes to out.
+ * The root process never writes into it after the api process started. */
+int privsep_state_dir(const char *state_dir, const struct privsep_user *u, char *out, size_t len,
+		      struct err_info *ei);

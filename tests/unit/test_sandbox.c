@@ -1,21 +1,161 @@
-/* Placeholder (issue 7 in progress). */
+/* privsep_drop() and sandbox_apply() in a forked child, as root: what the
+ * api process can and cannot do afterwards. */
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ptrace.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 
-static void test_placeholder(void **state)
+#include "privsep.h"
+#include "sandbox.h"
+
+/* "Key:\tvalue" of /proc/self/status, or "" */
+static void status_field(const char *key, char *out, size_t len)
+{
+	char line[256];
+	FILE *f = fopen("/proc/self/status", "re");
+
+	out[0] = '\0';
+	while (f != NULL && fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, key, strlen(key)) == 0 && line[strlen(key)] == ':') {
+			snprintf(out, len, "%s", line + strlen(key) + 1);
+			out[strcspn(out, "\n")] = '\0';
+			memmove(out, out + strspn(out, " \t"),
+				strlen(out + strspn(out, " \t")) + 1);
+		}
+	if (f != NULL)
+		fclose(f);
+}
+
+static void *thread_fn(void *arg)
+{
+	return arg;
+}
+
+#define CHECK(cond)                                                    \
+	do {                                                           \
+		if (!(cond)) {                                         \
+			fprintf(stderr, "child: failed: %s\n", #cond); \
+			failures++;                                    \
+		}                                                      \
+	} while (0)
+
+/* Runs in the child; the exit code is the number of failed checks. */
+static int child(pid_t parent, bool seccomp)
+{
+	struct privsep_user u = {0};
+	struct err_info ei = {{0}};
+	char v[128];
+	int failures = 0, fd;
+	pthread_t t;
+
+	if (privsep_lookup("nobody", &u, &ei) < 0 || privsep_drop(&u, parent, &ei) < 0) {
+		fprintf(stderr, "child: %s\n", ei.detail);
+		return 100;
+	}
+	if (seccomp && sandbox_apply(&ei) < 0) {
+		fprintf(stderr, "child: %s\n", ei.detail);
+		return 101;
+	}
+	CHECK(getuid() == u.uid && geteuid() == u.uid && getgid() == u.gid);
+	CHECK(setuid(0) < 0);
+	status_field("CapEff", v, sizeof(v));
+	CHECK(strcmp(v, "0000000000000000") == 0);
+	status_field("CapPrm", v, sizeof(v));
+	CHECK(strcmp(v, "0000000000000000") == 0);
+	status_field("CapBnd", v, sizeof(v));
+	CHECK(strcmp(v, "0000000000000000") == 0);
+	status_field("CapAmb", v, sizeof(v));
+	CHECK(strcmp(v, "0000000000000000") == 0);
+	status_field("NoNewPrivs", v, sizeof(v));
+	CHECK(strcmp(v, "1") == 0);
+	status_field("Seccomp", v, sizeof(v));
+	CHECK(strcmp(v, seccomp ? "2" : "0") == 0);
+	/* What the api process needs keeps working. */
+	CHECK(pthread_create(&t, NULL, thread_fn, NULL) == 0 && pthread_join(t, NULL) == 0);
+	fd = socket(AF_UNIX, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	CHECK(fd >= 0);
+	close(fd);
+	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
+	CHECK(fd >= 0);
+	close(fd);
+	if (!seccomp)
+		return failures;
+	/* What it must not do. */
+	errno = 0;
+	CHECK(socket(AF_INET, SOCK_STREAM, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(socket(AF_NETLINK, SOCK_RAW, 0) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(execl("/bin/true", "true", (char *)NULL) < 0 && errno == EPERM);
+	errno = 0;
+	CHECK(fork() < 0);
+	errno = 0;
+	CHECK(kill(getppid(), 0) < 0 && errno == EPERM);
+#if !defined(__SANITIZE_ADDRESS__)
+	errno = 0;
+	CHECK(ptrace(PTRACE_ATTACH, getppid(), 0, 0) < 0 && errno == EPERM);
+#endif
+	return failures;
+}
+
+static void run(bool seccomp)
+{
+	pid_t parent = getpid(), pid;
+	int status;
+
+	if (geteuid() != 0)
+		skip();
+	pid = fork();
+	assert_true(pid >= 0);
+	if (pid == 0)
+		_exit(child(parent, seccomp));
+	assert_int_equal(waitpid(pid, &status, 0), pid);
+	assert_true(WIFEXITED(status));
+	assert_int_equal(WEXITSTATUS(status), 0);
+}
+
+static void test_drop_without_filter(void **state)
 {
 	(void)state;
-	skip();
+	run(false);
+}
+
+static void test_drop_with_filter(void **state)
+{
+	(void)state;
+	run(true);
+}
+
+static void test_lookup_refuses(void **state)
+{
+	struct privsep_user u;
+	struct err_info ei = {{0}};
+
+	(void)state;
+	assert_int_equal(privsep_lookup("root", &u, &ei), ERR_BAD_REQUEST);
+	assert_non_null(strstr(ei.detail, "uid or gid 0"));
+	assert_int_equal(privsep_lookup("no-such-user-here", &u, &ei), ERR_BAD_REQUEST);
+	assert_non_null(strstr(ei.detail, "does not exist"));
 }
 
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
-		cmocka_unit_test(test_placeholder),
+		cmocka_unit_test(test_drop_without_filter),
+		cmocka_unit_test(test_drop_with_filter),
+		cmocka_unit_test(test_lookup_refuses),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);
