@@ -1,35 +1,18 @@
 /* Accounts of the plain-auth password file: GET /ocserv/accounts,
  * GET|PUT|PATCH|DELETE /ocserv/accounts/{username}, POST
  * /ocserv/accounts/{username}/lock|unlock, GET /ocserv/accounts/export,
- * POST /ocserv/accounts/import. The file work is accounts.h's; ending a
- * locked or deleted user's sessions is terminate.h's (or a disconnect). */
+ * POST /ocserv/accounts/import. The requests are checked here; the file
+ * work is done across the privilege boundary (priv_ops_accounts.c, which
+ * checks every argument again and renders the accounts); ending a locked
+ * or deleted user's sessions is terminate.h's (or a disconnect). */
 #include <string.h>
 
-#include "accounts.h"
 #include "api.h"
 #include "log.h"
+#include "ocpasswd.h"
 #include "sessions.h"
+#include "strv.h"
 #include "terminate.h"
-
-static json_t *account_json(const struct account *a)
-{
-	json_t *groups = json_array();
-
-	for (size_t i = 0; groups != NULL && i < a->groups.n; i++)
-		json_array_append_new(groups, api_str(a->groups.v[i]));
-	return json_pack("{s:o,s:o,s:b,s:o}", "username", api_str(a->username), "groups", groups,
-			 "locked", a->locked, "hashScheme", api_str(a->scheme));
-}
-
-/* Errors of accounts.h: the reasons of ERR_BAD_REQUEST and ERR_CONFLICT
- * are meant for the client (accounts.h); everything else keeps its default
- * message. */
-static int fail(struct api_reply *rp, int r)
-{
-	if (r == ERR_BAD_REQUEST || r == ERR_CONFLICT)
-		return api_fail(rp, r, "%s", rp->ei.detail);
-	return r;
-}
 
 static const char *user_param(const struct api_params *params, struct api_reply *rp, int *r)
 {
@@ -50,60 +33,77 @@ static void audit(const struct http_request *rq, const char *op, const char *use
 
 /* ---- reading ---- */
 
+/* Whether an account (as priv_ops_accounts.c renders it) is in group. */
+static bool has_group(const json_t *account, const char *group)
+{
+	const json_t *g;
+	size_t i;
+
+	json_array_foreach(json_object_get(account, "groups"), i, g)
+	{
+		if (json_is_string(g) && strcmp(json_string_value(g), group) == 0)
+			return true;
+	}
+	return false;
+}
+
 static int handle_list(struct agent *ag, const struct http_request *rq,
 		       const struct api_params *params, struct api_reply *rp)
 {
 	const char *group = http_request_query(rq, "group");
 	const char *locked = http_request_query(rq, "locked");
-	struct account_list *l = NULL;
 	bool want_locked = false;
-	json_t *a;
+	json_t *res = NULL, *a, *e;
+	size_t i;
 	int r;
 
 	if (locked != NULL && strcmp(locked, "true") != 0 && strcmp(locked, "false") != 0)
 		return api_fail(rp, ERR_BAD_REQUEST, "locked must be true or false");
 	want_locked = locked != NULL && strcmp(locked, "true") == 0;
-	r = accounts_list(&ag->accounts, &l, &rp->ei);
+	r = api_priv(ag, rq, PRIV_ACCOUNTS_LIST, json_object(), &res, rp);
 	if (r < 0)
 		return r;
 	a = json_array();
-	for (size_t i = 0; a != NULL && i < l->n; i++) {
-		const struct account *e = &l->v[i];
-		bool in_group = group == NULL;
-
-		for (size_t g = 0; !in_group && g < e->groups.n; g++)
-			in_group = strcmp(e->groups.v[g], group) == 0;
-		if (in_group && (locked == NULL || e->locked == want_locked))
-			json_array_append_new(a, account_json(e));
+	json_array_foreach(json_object_get(res, "accounts"), i, e)
+	{
+		if ((group == NULL || has_group(e, group)) &&
+		    (locked == NULL || json_is_true(json_object_get(e, "locked")) == want_locked))
+			json_array_append(a, e);
 	}
 	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, "accounts", a, "count",
 			     (json_int_t)json_array_size(a));
-	account_list_free(l);
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering accounts");
 }
 
-static int reply_account(struct api_reply *rp, struct account_list *l, json_t *extra)
+/* {"ok": true, "account": ...} from the boundary's result (consumed), then
+ * extra's members (consumed; may be NULL). */
+static int reply_account(struct api_reply *rp, json_t *res, json_t *extra)
 {
-	rp->body = json_pack("{s:b,s:o}", "ok", 1, "account", account_json(&l->v[0]));
+	rp->body = json_pack("{s:b,s:O}", "ok", 1, "account", json_object_get(res, "account"));
 	if (rp->body != NULL && extra != NULL)
 		json_object_update(rp->body, extra);
 	json_decref(extra);
-	account_list_free(l);
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering an account");
+}
+
+/* {"username": user} */
+static json_t *user_args(const char *user)
+{
+	return json_pack("{s:s}", "username", user);
 }
 
 static int handle_get(struct agent *ag, const struct http_request *rq,
 		      const struct api_params *params, struct api_reply *rp)
 {
-	struct account_list *l = NULL;
+	json_t *res = NULL;
 	int r;
 	const char *user = user_param(params, rp, &r);
 
 	if (r == 0)
-		r = accounts_get(&ag->accounts, user, &l, &rp->ei);
-	if (r == ERR_NOT_FOUND)
-		return api_fail(rp, r, "no account %s", user);
-	return r < 0 ? r : reply_account(rp, l, NULL);
+		r = api_priv(ag, rq, PRIV_ACCOUNTS_GET, user_args(user), &res, rp);
+	return r < 0 ? r : reply_account(rp, res, NULL);
 }
 
 /* ---- writing ---- */
@@ -222,42 +222,64 @@ static void change_free(struct change *c)
 	json_decref(c->body);
 }
 
+/* The arguments of accounts.put and accounts.patch: {username, password?,
+ * groups?}, each member only when given. NULL on ENOMEM. */
+static json_t *change_args(const struct change *c)
+{
+	json_t *args = user_args(c->user), *g;
+
+	if (c->pw != NULL && json_object_set_new(args, "password", json_string(c->pw)) < 0)
+		goto fail;
+	if (c->groups_given) {
+		g = json_array();
+		for (size_t i = 0; i < c->groups.n; i++)
+			if (json_array_append_new(g, json_string(c->groups.v[i])) < 0)
+				break;
+		if (json_array_size(g) != c->groups.n) {
+			json_decref(g);
+			goto fail;
+		}
+		if (json_object_set_new(args, "groups", g) < 0)
+			goto fail;
+	}
+	return args;
+fail:
+	json_decref(args);
+	return NULL;
+}
+
 static int handle_put(struct agent *ag, const struct http_request *rq,
 		      const struct api_params *params, struct api_reply *rp)
 {
-	struct account_list *l = NULL;
+	json_t *res = NULL;
 	struct change c;
 	bool created = false;
 	int r = change_parse(rq, params, true, &c, rp);
 
 	if (r == 0) {
-		r = fail(rp, accounts_put(&ag->accounts, c.user, c.pw, &c.groups, &created, &l,
-					  &rp->ei));
+		r = api_priv(ag, rq, PRIV_ACCOUNTS_PUT, change_args(&c), &res, rp);
+		created = json_is_true(json_object_get(res, "created"));
 		audit(rq, "account-put", c.user, r, created ? " created=true" : "");
 	}
 	change_free(&c);
-	return r < 0 ? r : reply_account(rp, l, json_pack("{s:b}", "created", created));
+	return r < 0 ? r : reply_account(rp, res, json_pack("{s:b}", "created", created));
 }
 
 static int handle_patch(struct agent *ag, const struct http_request *rq,
 			const struct api_params *params, struct api_reply *rp)
 {
-	struct account_list *l = NULL;
+	json_t *res = NULL;
 	struct change c;
 	int r = change_parse(rq, params, false, &c, rp);
 
 	if (r == 0 && c.pw == NULL && !c.groups_given)
 		r = api_fail(rp, ERR_BAD_REQUEST, "nothing to change: give password and/or groups");
 	if (r == 0) {
-		r = accounts_patch(&ag->accounts, c.user, c.pw, c.groups_given ? &c.groups : NULL,
-				   &l, &rp->ei);
+		r = api_priv(ag, rq, PRIV_ACCOUNTS_PATCH, change_args(&c), &res, rp);
 		audit(rq, "account-patch", c.user, r, "");
-		if (r == ERR_NOT_FOUND)
-			api_fail(rp, r, "no account %s", c.user);
-		r = fail(rp, r);
 	}
 	change_free(&c);
-	return r < 0 ? r : reply_account(rp, l, NULL);
+	return r < 0 ? r : reply_account(rp, res, NULL);
 }
 
 /* {"disconnect": true} in the body (or ?disconnect=true, for clients that
@@ -338,9 +360,8 @@ static json_t *end_sessions(struct agent *ag, const char *user, const char **cod
 static int handle_lock_common(struct agent *ag, const struct http_request *rq,
 			      const struct api_params *params, struct api_reply *rp, bool lock)
 {
-	struct account_list *l = NULL;
 	const char *code = NULL;
-	json_t *extra = NULL;
+	json_t *extra = NULL, *res = NULL;
 	char note[64] = "";
 	bool disc = false;
 	int r;
@@ -352,18 +373,17 @@ static int handle_lock_common(struct agent *ag, const struct http_request *rq,
 					 : 0);
 	if (r < 0)
 		return r;
-	r = accounts_lock(&ag->accounts, user, lock, &l, &rp->ei);
+	r = api_priv(ag, rq, PRIV_ACCOUNTS_LOCK,
+		     json_pack("{s:s,s:b}", "username", user, "lock", lock), &res, rp);
 	/* Locked first, then the sessions: a client cannot log in again meanwhile. */
 	if (r == 0 && disc && (extra = end_sessions(ag, user, &code)) == NULL) {
-		account_list_free(l);
+		json_decref(res);
 		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
 	}
 	if (code != NULL)
 		snprintf(note, sizeof(note), " disconnect=%s", code);
 	audit(rq, lock ? "account-lock" : "account-unlock", user, r, note);
-	if (r == ERR_NOT_FOUND)
-		return api_fail(rp, r, "no account %s", user);
-	return r < 0 ? fail(rp, r) : reply_account(rp, l, extra);
+	return r < 0 ? r : reply_account(rp, res, extra);
 }
 static int handle_lock(struct agent *ag, const struct http_request *rq,
 		       const struct api_params *params, struct api_reply *rp)
@@ -381,7 +401,7 @@ static int handle_delete(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
 	const char *code = NULL;
-	json_t *extra = NULL;
+	json_t *extra = NULL, *res = NULL;
 	char note[64] = "";
 	bool disc = false;
 	int r;
@@ -391,16 +411,15 @@ static int handle_delete(struct agent *ag, const struct http_request *rq,
 		r = want_disconnect(rq, &disc, rp);
 	if (r < 0)
 		return r;
-	r = accounts_delete(&ag->accounts, user, &rp->ei);
+	r = api_priv(ag, rq, PRIV_ACCOUNTS_DELETE, user_args(user), &res, rp);
+	json_decref(res);
 	if (r == 0 && disc && (extra = end_sessions(ag, user, &code)) == NULL)
 		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
 	if (code != NULL)
 		snprintf(note, sizeof(note), " disconnect=%s", code);
 	audit(rq, "account-delete", user, r, note);
-	if (r == ERR_NOT_FOUND)
-		return api_fail(rp, r, "no account %s", user);
 	if (r < 0)
-		return fail(rp, r);
+		return r;
 	rp->body = json_pack("{s:b,s:b}", "ok", 1, "deleted", 1);
 	if (rp->body != NULL && extra != NULL)
 		json_object_update(rp->body, extra);
@@ -410,88 +429,87 @@ static int handle_delete(struct agent *ag, const struct http_request *rq,
 
 /* ---- export and import ---- */
 
+/* The file as it is, hashes included: what an export is for. */
 static int handle_export(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
-	char *text = NULL;
-	size_t len = 0;
-	int r = accounts_export(&ag->accounts, &text, &len, &rp->ei);
+	json_t *res = NULL, *content;
+	int r = api_priv(ag, rq, PRIV_ACCOUNTS_EXPORT, json_object(), &res, rp);
 
 	if (r < 0)
 		return r;
-	log_msg(LOG_NOTICE, rq->id, "audit op=account-export bytes=%zu result=ok", len);
-	rp->body = json_pack("{s:b,s:s,s:s%}", "ok", 1, "format", "ocpasswd", "content", text, len);
-	explicit_bzero(text, len);
-	free(text);
-	if (rp->body == NULL)
-		return api_fail(rp, ERR_CONFLICT,
-				"the file is not valid UTF-8 text and cannot be exported as JSON");
-	return 0;
+	content = json_object_get(res, "content");
+	log_msg(LOG_NOTICE, rq->id, "audit op=account-export bytes=%zu result=ok",
+		json_string_length(content));
+	rp->body = json_pack("{s:b,s:s,s:O}", "ok", 1, "format", "ocpasswd", "content", content);
+	json_decref(res); /* wiped on free (secmem.h) */
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory exporting accounts");
 }
 
-static const char *const action_names[] = {
-	[IMPORT_ADD] = "add",
-	[IMPORT_UPDATE] = "update",
-	[IMPORT_DELETE] = "delete",
-	[IMPORT_UNCHANGED] = "unchanged",
-};
+/* The import's body: {content, mode?, dryRun?}; *content is the body's. */
+static int import_parse(const json_t *body, const json_t **content, const char **mode, bool *dry,
+			struct api_reply *rp)
+{
+	static const char *const allowed[] = {"content", "mode", "dryRun", NULL};
+	const json_t *c = json_object_get(body, "content"), *m = json_object_get(body, "mode"),
+		     *d = json_object_get(body, "dryRun");
+	int r = only_members(body, allowed, rp);
+
+	*content = c;
+	if (r == 0 && !json_is_string(c))
+		return api_fail(rp, ERR_BAD_REQUEST,
+				"content (the ocpasswd file's text) is required");
+	if (r == 0 && strlen(json_string_value(c)) != json_string_length(c))
+		return api_fail(rp, ERR_BAD_REQUEST, "content must not contain NUL bytes");
+	if (r == 0 && m != NULL && !json_is_null(m)) {
+		*mode = json_is_string(m) ? json_string_value(m) : "";
+		if (strcmp(*mode, "merge") != 0 && strcmp(*mode, "replace") != 0)
+			return api_fail(rp, ERR_BAD_REQUEST, "mode must be merge or replace");
+	}
+	if (r == 0 && d != NULL && !json_is_null(d)) {
+		if (!json_is_boolean(d))
+			return api_fail(rp, ERR_BAD_REQUEST, "dryRun must be true or false");
+		*dry = json_is_true(d);
+	}
+	return r;
+}
+
+/* The body of an import's answer from the boundary's result. */
+static json_t *import_body(const json_t *res, bool dry, const char *mode)
+{
+	return json_pack("{s:b,s:b,s:s,s:O,s:O,s:O,s:O,s:O,s:O}", "ok", 1, "dryRun", dry, "mode",
+			 mode, "changes", json_object_get(res, "changes"), "added",
+			 json_object_get(res, "added"), "updated", json_object_get(res, "updated"),
+			 "deleted", json_object_get(res, "deleted"), "unchanged",
+			 json_object_get(res, "unchanged"), "skipped",
+			 json_object_get(res, "skipped"));
+}
 
 static int handle_import(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
-	static const char *const allowed[] = {"content", "mode", "dryRun", NULL};
-	struct import_report rep = {0};
-	size_t counts[4] = {0};
 	const char *mode = "merge";
-	json_t *body = NULL, *c, *m, *d, *changes;
+	const json_t *c = NULL;
+	json_t *body = NULL, *res = NULL;
 	bool dry = false;
 	int r = api_body_object(rq, &body, rp);
 
 	if (r == 0)
-		r = only_members(body, allowed, rp);
-	c = json_object_get(body, "content");
-	m = json_object_get(body, "mode");
-	d = json_object_get(body, "dryRun");
-	if (r == 0 && !json_is_string(c))
-		r = api_fail(rp, ERR_BAD_REQUEST, "content (the ocpasswd file's text) is required");
-	if (r == 0 && m != NULL && !json_is_null(m)) {
-		mode = json_is_string(m) ? json_string_value(m) : "";
-		if (strcmp(mode, "merge") != 0 && strcmp(mode, "replace") != 0)
-			r = api_fail(rp, ERR_BAD_REQUEST, "mode must be merge or replace");
-	}
-	if (r == 0 && d != NULL && !json_is_null(d)) {
-		if (!json_is_boolean(d))
-			r = api_fail(rp, ERR_BAD_REQUEST, "dryRun must be true or false");
-		dry = json_is_true(d);
-	}
+		r = import_parse(body, &c, &mode, &dry, rp);
 	if (r == 0) {
-		r = accounts_import(&ag->accounts, json_string_value(c), json_string_length(c),
-				    strcmp(mode, "replace") == 0, dry, &rep, &rp->ei);
+		r = api_priv(ag, rq, PRIV_ACCOUNTS_IMPORT,
+			     json_pack("{s:s%,s:b,s:b}", "content", json_string_value(c),
+				       json_string_length(c), "replace",
+				       strcmp(mode, "replace") == 0, "dryRun", dry),
+			     &res, rp);
 		if (!dry)
 			log_msg(LOG_NOTICE, rq->id, "audit op=account-import mode=%s result=%s",
 				mode, r == 0 ? "ok" : err_code(r));
-		r = fail(rp, r);
 	}
-	if (r == 0) {
-		changes = json_array();
-		for (size_t i = 0; changes != NULL && i < rep.n; i++) {
-			counts[rep.v[i].action]++;
-			json_array_append_new(changes,
-					      json_pack("{s:o,s:s}", "username",
-							api_str(rep.v[i].username), "action",
-							action_names[rep.v[i].action]));
-		}
-		rp->body = json_pack(
-			"{s:b,s:b,s:s,s:o,s:I,s:I,s:I,s:I,s:I}", "ok", 1, "dryRun", dry, "mode",
-			mode, "changes", changes, "added", (json_int_t)counts[IMPORT_ADD],
-			"updated", (json_int_t)counts[IMPORT_UPDATE], "deleted",
-			(json_int_t)counts[IMPORT_DELETE], "unchanged",
-			(json_int_t)counts[IMPORT_UNCHANGED], "skipped", (json_int_t)rep.skipped);
-		if (rp->body == NULL)
-			r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
-	}
-	import_report_free(&rep);
-	if (c != NULL && json_is_string(c))
+	if (r == 0 && (rp->body = import_body(res, dry, mode)) == NULL)
+		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
+	json_decref(res);
+	if (json_is_string(c))
 		explicit_bzero((char *)json_string_value(c), json_string_length(c));
 	json_decref(body);
 	return r;

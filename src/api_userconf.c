@@ -1,23 +1,17 @@
 /* GET /ocserv/config/users, GET|PUT|PATCH|DELETE /ocserv/config/users/{name}
  * and the same under /ocserv/config/groups: ocserv's per-user and per-group
- * settings files (userconf.h does the file work). The directories are read
- * from ocserv.conf on every request; the running ocserv's version decides
- * which keys are accepted. ocserv reads these files on every new session:
- * nothing to reload, and sessions already running keep their settings. */
+ * settings files. Requests are checked here; the file work (userconf.h) is
+ * done across the privilege boundary (priv_ops_userconf.c), which checks
+ * the kind, the name and the settings again and reads the directories from
+ * its own ocserv.conf on every request; the running ocserv's version
+ * decides which keys are accepted. ocserv reads these files on every new
+ * session: nothing to reload, and sessions already running keep their
+ * settings. */
 #include <string.h>
 
 #include "api.h"
 #include "log.h"
 #include "userconf.h"
-
-/* userconf.h's client-facing messages go to the client; the others keep
- * their code's default message (their detail is for the log). */
-static int fail(struct api_reply *rp, int r)
-{
-	if (r == ERR_BAD_REQUEST || r == ERR_NOT_FOUND || r == ERR_CONFLICT)
-		return api_fail(rp, r, "%s", rp->ei.detail);
-	return r;
-}
 
 static int check_name(enum userconf_kind kind, const char *name, struct api_reply *rp)
 {
@@ -28,26 +22,11 @@ static int check_name(enum userconf_kind kind, const char *name, struct api_repl
 		   : 0;
 }
 
-static int find_dir(struct agent *ag, enum userconf_kind kind, struct userconf_dir *d,
-		    struct api_reply *rp)
+/* {kind, name} for the boundary (name NULL: kind only). */
+static json_t *name_args(enum userconf_kind kind, const char *name)
 {
-	int r = userconf_dir_find(ag->cfg->ocserv_conf_path, kind, d, &rp->ei);
-
-	return r < 0 ? fail(rp, r) : 0;
-}
-
-/* {kind, name, path, settings, issues} */
-static json_t *config_json(const struct userconf_dir *d, const char *name, const struct userconf *f,
-			   const struct ocserv_version *v)
-{
-	char path[sizeof(d->path) + USERCONF_NAME_MAX + 2];
-	json_t *settings = NULL, *issues = NULL;
-
-	if (userconf_to_json(f, v, &settings, &issues) < 0)
-		return NULL;
-	snprintf(path, sizeof(path), "%s/%s", strcmp(d->path, "/") == 0 ? "" : d->path, name);
-	return json_pack("{s:s,s:s,s:o,s:o,s:o}", "kind", userconf_kind_name(d->kind), "name", name,
-			 "path", api_str(path), "settings", settings, "issues", issues);
+	return name != NULL ? json_pack("{s:s,s:s}", "kind", userconf_kind_name(kind), "name", name)
+			    : json_pack("{s:s}", "kind", userconf_kind_name(kind));
 }
 
 /* An audit line for every change asked with a valid name, whatever its
@@ -79,42 +58,33 @@ static void audit(const struct http_request *rq, const char *op, enum userconf_k
 		keys, with_keys ? "]" : "", result);
 }
 
-static int do_list(struct agent *ag, enum userconf_kind kind, struct api_reply *rp)
+static int do_list(struct agent *ag, const struct http_request *rq, enum userconf_kind kind,
+		   struct api_reply *rp)
 {
-	struct userconf_dir d;
-	struct strv names = {0};
-	json_t *a;
-	int r = find_dir(ag, kind, &d, rp);
+	json_t *res = NULL, *names;
+	int r = api_priv(ag, rq, PRIV_USERCONF_LIST, name_args(kind, NULL), &res, rp);
 
-	if (r == 0 && (r = userconf_list(&d, &names, &rp->ei)) < 0)
-		return fail(rp, r);
 	if (r < 0)
 		return r;
-	a = json_array();
-	for (size_t i = 0; a != NULL && i < names.n; i++)
-		json_array_append_new(a, api_str(names.v[i]));
-	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, kind == USERCONF_USER ? "users" : "groups",
-			     a, "count", (json_int_t)names.n);
-	strv_free(&names);
+	names = json_object_get(res, "names");
+	rp->body = json_pack("{s:b,s:O,s:I}", "ok", 1, kind == USERCONF_USER ? "users" : "groups",
+			     names, "count", (json_int_t)json_array_size(names));
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering names");
 }
 
-static int do_get(struct agent *ag, enum userconf_kind kind, const char *name, struct api_reply *rp)
+static int do_get(struct agent *ag, const struct http_request *rq, enum userconf_kind kind,
+		  const char *name, struct api_reply *rp)
 {
-	struct userconf_dir d;
-	struct userconf *f = NULL;
-	struct ocserv_version v;
+	json_t *res = NULL;
 	int r = check_name(kind, name, rp);
 
 	if (r == 0)
-		r = find_dir(ag, kind, &d, rp);
-	if (r == 0 && (r = userconf_read(&d, name, &f, &rp->ei)) < 0)
-		return fail(rp, r);
+		r = api_priv(ag, rq, PRIV_USERCONF_GET, name_args(kind, name), &res, rp);
 	if (r < 0)
 		return r;
-	ocserv_version_or_unknown(ag->oc, &v);
-	rp->body = json_pack("{s:b,s:o}", "ok", 1, "config", config_json(&d, name, f, &v));
-	userconf_free(f);
+	rp->body = json_pack("{s:b,s:O}", "ok", 1, "config", json_object_get(res, "config"));
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory rendering settings");
 }
 
@@ -149,9 +119,7 @@ static int do_change(struct agent *ag, const struct http_request *rq, enum userc
 		     const char *name, bool replace, struct api_reply *rp)
 {
 	const char *op = replace ? "put" : "patch";
-	json_t *body = NULL, *settings = NULL;
-	struct userconf *f = NULL;
-	struct userconf_dir d;
+	json_t *body = NULL, *settings = NULL, *res = NULL, *args;
 	struct ocserv_version v;
 	bool created = false, changed = false;
 	int r = check_name(kind, name, rp);
@@ -162,25 +130,31 @@ static int do_change(struct agent *ag, const struct http_request *rq, enum userc
 	r = body_settings(rq, &body, &settings, rp);
 	if (r == 0 &&
 	    (r = userconf_check_settings(settings, &v, rp->ei.detail, sizeof(rp->ei.detail))) < 0)
-		r = fail(rp, r);
-	if (r == 0)
-		r = find_dir(ag, kind, &d, rp);
-	if (r == 0 && (r = userconf_change(&d, name, settings, replace, &v, &f, &created, &changed,
-					   &rp->ei)) < 0)
-		r = fail(rp, r);
+		r = api_fail(rp, r, "%s", rp->ei.detail);
+	if (r == 0) {
+		args = name_args(kind, name);
+		if (json_object_set(args, "settings", settings) < 0 ||
+		    json_object_set_new(args, "replace", json_boolean(replace)) < 0) {
+			json_decref(args);
+			args = NULL;
+		}
+		r = api_priv(ag, rq, PRIV_USERCONF_CHANGE, args, &res, rp);
+	}
+	created = json_is_true(json_object_get(res, "created"));
+	changed = json_is_true(json_object_get(res, "changed"));
 	audit(rq, op, kind, name, true, settings,
 	      r < 0	? err_code(r)
 	      : created ? "created"
 	      : changed ? "updated"
 			: "unchanged");
 	if (r == 0) {
-		rp->body = json_pack("{s:b,s:o,s:b,s:b,s:b}", "ok", 1, "config",
-				     config_json(&d, name, f, &v), "created", created, "changed",
+		rp->body = json_pack("{s:b,s:O,s:b,s:b,s:b}", "ok", 1, "config",
+				     json_object_get(res, "config"), "created", created, "changed",
 				     changed, "reloadNeeded", 0);
 		if (rp->body == NULL)
 			r = err_set(&rp->ei, ERR_NOMEM, "out of memory rendering settings");
 	}
-	userconf_free(f);
+	json_decref(res);
 	json_decref(body);
 	return r;
 }
@@ -188,14 +162,13 @@ static int do_change(struct agent *ag, const struct http_request *rq, enum userc
 static int do_delete(struct agent *ag, const struct http_request *rq, enum userconf_kind kind,
 		     const char *name, struct api_reply *rp)
 {
-	struct userconf_dir d;
+	json_t *res = NULL;
 	int r = check_name(kind, name, rp);
 
 	if (r < 0)
 		return r;
-	r = find_dir(ag, kind, &d, rp);
-	if (r == 0 && (r = userconf_delete(&d, name, &rp->ei)) < 0)
-		r = fail(rp, r);
+	r = api_priv(ag, rq, PRIV_USERCONF_DELETE, name_args(kind, name), &res, rp);
+	json_decref(res);
 	audit(rq, "delete", kind, name, false, NULL, r < 0 ? err_code(r) : "deleted");
 	if (r < 0)
 		return r;
@@ -209,25 +182,25 @@ static int do_delete(struct agent *ag, const struct http_request *rq, enum userc
 static int users(struct agent *ag, const struct http_request *rq, const struct api_params *p,
 		 struct api_reply *rp)
 {
-	return do_list(ag, USERCONF_USER, rp);
+	return do_list(ag, rq, USERCONF_USER, rp);
 }
 
 static int groups(struct agent *ag, const struct http_request *rq, const struct api_params *p,
 		  struct api_reply *rp)
 {
-	return do_list(ag, USERCONF_GROUP, rp);
+	return do_list(ag, rq, USERCONF_GROUP, rp);
 }
 
 static int user_get(struct agent *ag, const struct http_request *rq, const struct api_params *p,
 		    struct api_reply *rp)
 {
-	return do_get(ag, USERCONF_USER, p->v[0], rp);
+	return do_get(ag, rq, USERCONF_USER, p->v[0], rp);
 }
 
 static int group_get(struct agent *ag, const struct http_request *rq, const struct api_params *p,
 		     struct api_reply *rp)
 {
-	return do_get(ag, USERCONF_GROUP, p->v[0], rp);
+	return do_get(ag, rq, USERCONF_GROUP, p->v[0], rp);
 }
 
 static int user_put(struct agent *ag, const struct http_request *rq, const struct api_params *p,
