@@ -7,6 +7,13 @@ set -euo pipefail
 readonly SERVICE_USER=ocservagent
 readonly SERVICE_GROUP=ocservagent
 readonly UNIT_NAME=ocserv-agent.service
+# Privilege-separated (default) and sudo-mode units; either is installed as
+# $UNIT_NAME, so the service keeps its name when the mode changes.
+readonly UNIT_SRC_PRIVSEP=ocserv-agent.service
+readonly UNIT_SRC_SUDO=ocserv-agent-sudo.service
+# The first line of every sudo rule this script writes: a rule that starts
+# with it is ours to replace or remove.
+readonly SUDOERS_MARK="# Written by ocserv-agent's install.sh, and replaced on every run. Re-run"
 readonly BIN_DEST=/usr/local/bin/ocserv-agent
 readonly UNIT_DEST=/etc/systemd/system/$UNIT_NAME
 readonly ENV_DEST=/etc/ocserv-agent.env
@@ -24,15 +31,32 @@ repo_dir=$(dirname -- "$script_dir")
 
 usage() {
 	cat <<EOF
-Usage: $(basename -- "$0") [--bin PATH] [--root DIR]
+Usage: $(basename -- "$0") [--sudo-mode] [--bin PATH] [--root DIR]
 
-Installs ocserv-agent as a systemd service:
-  - system user and group "$SERVICE_USER" (no login shell, no home)
-  - $STATE_DIR (owner $SERVICE_USER, mode 0750)
+Installs ocserv-agent as a systemd service, by default privilege-separated:
+the service starts as root; a root process does only the privileged
+operations (ocserv's control socket, occtl, ocserv -t, systemctl, writing
+the files under /etc/ocserv) and an api process serves HTTP(S) as the
+unprivileged user "$SERVICE_USER" without capabilities, in a seccomp
+sandbox. No sudo is involved. It installs:
+  - system user and group "$SERVICE_USER" (no login shell, no home): the api
+    process's user (AGENT_USER)
+  - $STATE_DIR (owner root, mode 0711; its api/ subdirectory belongs to
+    $SERVICE_USER and is made by the agent)
   - the binary as $BIN_DEST
-  - the unit as $UNIT_DEST, enabled (not started)
+  - dist/$UNIT_SRC_PRIVSEP as $UNIT_DEST, enabled (not started)
   - ocserv's connect/disconnect hook as $HOOK_DEST (set it as
     connect-script and disconnect-script in ocserv.conf yourself)
+  - $ENV_DEST with a new random token and OCCTL_USE_SUDO=false, only if the
+    file does not exist
+  and removes $SUDOERS_DEST if an earlier --sudo-mode run wrote it: the
+  api process's user must not hold sudo rights.
+
+With --sudo-mode, the whole agent runs unprivileged as "$SERVICE_USER" and
+reaches ocserv through "sudo -n" (AGENT_PRIVSEP=off; the runbook's older
+deployment, with a weaker sandbox). Instead of the above it installs
+dist/$UNIT_SRC_SUDO as $UNIT_DEST, makes $STATE_DIR
+owned by $SERVICE_USER (mode 0750), and writes
   - $SUDOERS_DEST allowing $SERVICE_USER to run, as root, only the
     occtl commands the agent runs (OCCTL_PATH from $ENV_DEST when set,
     else $DEFAULT_OCCTL; with "-s OCCTL_SOCKET" when that is set there)
@@ -40,20 +64,23 @@ Installs ocserv-agent as a systemd service:
     (SYSTEMCTL_PATH, else $DEFAULT_SYSTEMCTL; OCSERV_UNIT, else
     $DEFAULT_OCSERV_UNIT) and the configuration check "ocserv -t -c CONF"
     (OCSERV_PATH, else $DEFAULT_OCSERV; OCSERV_CONF_PATH, else
-    $DEFAULT_OCSERV_CONF)
-  - $ENV_DEST with a new random token, only if the file does not exist
+    $DEFAULT_OCSERV_CONF); none when OCCTL_USE_SUDO=false there
 
 Options:
+  --sudo-mode  install the unprivileged sudo-mode unit and the sudo rule
   --bin PATH   binary to install (default: <repo>/build/ocserv-agent)
   --root DIR   install into DIR instead of / (for tests and image builds):
                every path is prefixed with DIR, users are added to DIR's
                /etc/passwd and /etc/group, and systemd is not contacted
   -h, --help   show this help
 
-Running it again is safe: the binary, unit and sudoers rule are replaced,
-the user, state directory and env file are kept. Run it again after changing
-OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO, SYSTEMCTL_PATH, OCSERV_UNIT,
-OCSERV_PATH or OCSERV_CONF_PATH in $ENV_DEST.
+Running it again is safe: the binary, unit and sudo rule are replaced, the
+user and env file are kept, and the files in the state directory are given
+to the mode's owner (its api/ subdirectory excepted). Running it again
+without --sudo-mode switches a sudo-mode installation to privilege
+separation, and with it switches back. In sudo mode, run it again after
+changing OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO, SYSTEMCTL_PATH,
+OCSERV_UNIT, OCSERV_PATH or OCSERV_CONF_PATH in $ENV_DEST.
 EOF
 }
 
@@ -78,6 +105,7 @@ note() {
 
 bin_src=$repo_dir/build/ocserv-agent
 root=
+agent_mode=privsep
 
 while [ $# -gt 0 ]; do
 	case $1 in
@@ -97,6 +125,10 @@ while [ $# -gt 0 ]; do
 		;;
 	--root=*)
 		root=${1#--root=}
+		shift
+		;;
+	--sudo-mode)
+		agent_mode=sudo
 		shift
 		;;
 	-h | --help)
@@ -120,12 +152,16 @@ fi
 
 [ -f "$bin_src" ] || die "binary not found: $bin_src (build first, or pass --bin PATH)"
 [ -x "$bin_src" ] || die "binary is not executable: $bin_src"
-unit_src=$script_dir/$UNIT_NAME
+if [ "$agent_mode" = sudo ]; then
+	unit_src=$script_dir/$UNIT_SRC_SUDO
+else
+	unit_src=$script_dir/$UNIT_SRC_PRIVSEP
+fi
 env_example=$script_dir/ocserv-agent.env.example
 [ -f "$unit_src" ] || die "unit file not found: $unit_src"
 [ -f "$env_example" ] || die "env example not found: $env_example"
 
-# --- preflight: occtl path and socket for the sudo rule -----------------------
+# --- preflight: the env file, and occtl path and socket for the sudo rule -----
 
 # Value of KEY in an existing env file, read as the agent reads it: the last
 # uncommented assignment, surrounding spaces removed, then one pair of
@@ -177,10 +213,16 @@ socket_dirs_safe() { # socket_dirs_safe SOCKET -> 0, or 1 with the culprit in $u
 	return 0
 }
 
-use_sudo=yes
-case $(env_value OCCTL_USE_SUDO | tr '[:upper:]' '[:lower:]') in
-false | 0 | no) use_sudo=no ;;
-esac
+# Only the sudo mode uses sudo: the privilege-separated root process runs
+# occtl, systemctl and ocserv -t itself.
+use_sudo=no
+sudo_setting=$(env_value OCCTL_USE_SUDO | tr '[:upper:]' '[:lower:]')
+if [ "$agent_mode" = sudo ]; then
+	use_sudo=yes
+	case $sudo_setting in
+	false | 0 | no) use_sudo=no ;;
+	esac
+fi
 
 occtl_path=$(env_value OCCTL_PATH)
 [ -n "$occtl_path" ] || occtl_path=$DEFAULT_OCCTL
@@ -262,12 +304,32 @@ gid=$(id_of group "$SERVICE_GROUP")
 
 # --- state directory -------------------------------------------------------
 
+# The unit's StateDirectory= makes systemd chown the whole tree to the
+# unit's user whenever the top directory is not that user's: root in the
+# privilege-separated unit (which would take api/ away from the api
+# process), ocservagent in the sudo-mode one. So the tree gets its owner
+# here: the top directory and everything in it except api/, which belongs
+# to the api process's user and is kept so by the agent. In privilege-
+# separated mode nothing else may stay the api user's (config-backups/ is
+# restored into ocserv.conf by root). Symbolic links and files with other
+# hard links are left alone: they may point elsewhere.
+if [ "$agent_mode" = sudo ]; then
+	state_owner=$uid:$gid
+	state_mode=0750
+else
+	state_owner=0:0
+	state_mode=0711
+fi
 ensure_dir "$root/var/lib" 0755
-install -d -m 0750 -o "$uid" -g "$gid" "$root$STATE_DIR"
+state_dir=$root$STATE_DIR
+install -d -m "$state_mode" -o "${state_owner%:*}" -g "${state_owner#*:}" "$state_dir"
+# find -path takes a pattern: quote the glob characters of the root's path.
+api_pattern=$(printf '%s/api' "$state_dir" | sed 's/[][*?\\]/\\&/g')
+find "$state_dir" -path "$api_pattern" -prune -o ! -type l \( -type d -o -links 1 \) \
+	-exec chown -- "$state_owner" {} +
 # install -d leaves an existing directory's mode alone: enforce it.
-chown "$uid:$gid" "$root$STATE_DIR"
-chmod 0750 "$root$STATE_DIR"
-note "state directory $STATE_DIR ready"
+chmod "$state_mode" "$state_dir"
+note "state directory $STATE_DIR ready (owner ${state_owner%:*}, mode $state_mode)"
 
 # --- binary and unit -------------------------------------------------------
 
@@ -299,11 +361,17 @@ else
 	[ ${#token} -eq 64 ] || die "could not generate a token"
 	ensure_dir "$root/etc" 0755
 	tmp=$(mktemp "$root$ENV_DEST.XXXXXX")
-	sed "s/^AGENT_AUTH_TOKEN_CURRENT=.*/AGENT_AUTH_TOKEN_CURRENT=$token/" \
-		"$env_example" >"$tmp"
+	# Privilege-separated: the root process runs occtl, systemctl and
+	# ocserv -t itself, never through sudo.
+	sudo_line='s/^#OCCTL_USE_SUDO=true$/&/'
+	[ "$agent_mode" = sudo ] || sudo_line='s/^#OCCTL_USE_SUDO=true$/OCCTL_USE_SUDO=false/'
+	sed -e "s/^AGENT_AUTH_TOKEN_CURRENT=.*/AGENT_AUTH_TOKEN_CURRENT=$token/" \
+		-e "$sudo_line" "$env_example" >"$tmp"
 	unset token
 	grep -q '^AGENT_AUTH_TOKEN_CURRENT=[0-9a-f]\{64\}$' "$tmp" ||
 		die "env example has no AGENT_AUTH_TOKEN_CURRENT= line"
+	[ "$agent_mode" = sudo ] || grep -q '^OCCTL_USE_SUDO=false$' "$tmp" ||
+		die "env example has no #OCCTL_USE_SUDO=true line"
 	chown 0:0 "$tmp"
 	chmod 0600 "$tmp"
 	mv -- "$tmp" "$root$ENV_DEST"
@@ -314,7 +382,21 @@ fi
 
 # --- sudoers rule ------------------------------------------------------------
 
-if [ "$use_sudo" = no ]; then
+# Remove the rule an earlier --sudo-mode run wrote: in privilege-separated
+# mode nothing uses it, and the api process's user must not keep it.
+remove_sudo_rule() {
+	[ -e "$root$SUDOERS_DEST" ] || return 0
+	if [ "$(head -n 1 -- "$root$SUDOERS_DEST")" = "$SUDOERS_MARK" ]; then
+		rm -f -- "$root$SUDOERS_DEST"
+		note "removed $SUDOERS_DEST (sudo mode's rule; privilege separation needs no sudo)"
+	else
+		note "warning: $SUDOERS_DEST was not written by install.sh: left in place; make sure it gives $SERVICE_USER nothing"
+	fi
+}
+
+if [ "$agent_mode" = privsep ]; then
+	remove_sudo_rule
+elif [ "$use_sudo" = no ]; then
 	note "OCCTL_USE_SUDO=false: no sudo rule written; the agent must run as root"
 else
 	ensure_dir "$root/etc/sudoers.d" 0755
@@ -323,7 +405,7 @@ else
 	tmp=$(mktemp "$root$SUDOERS_DEST.XXXXXX")
 	occtl=$occtl_path${occtl_socket:+ -s $occtl_socket}
 	cat >"$tmp" <<EOF
-# Written by ocserv-agent's install.sh, and replaced on every run. Re-run
+$SUDOERS_MARK
 # install.sh after changing OCCTL_PATH, OCCTL_SOCKET, OCCTL_USE_SUDO,
 # SYSTEMCTL_PATH, OCSERV_UNIT, OCSERV_PATH or OCSERV_CONF_PATH in $ENV_DEST. The agent runs
 # "sudo -n OCCTL_PATH [-s OCCTL_SOCKET] ..." and
@@ -411,7 +493,23 @@ fi
 # --- next steps --------------------------------------------------------------
 
 echo
-echo "ocserv-agent is installed${root:+ in $root}."
+if [ "$agent_mode" = sudo ]; then
+	echo "ocserv-agent is installed${root:+ in $root}, in sudo mode (unprivileged, one process)."
+else
+	echo "ocserv-agent is installed${root:+ in $root}, privilege-separated (root + unprivileged api process)."
+	# The env file is never edited: point out settings that do not fit.
+	case $sudo_setting in
+	false | 0 | no) ;;
+	*) echo "  Set OCCTL_USE_SUDO=false in $ENV_DEST: in this mode the root process runs occtl, systemctl and ocserv -t itself." ;;
+	esac
+	case $(env_value AGENT_PRIVSEP) in
+	off) echo "  Warning: AGENT_PRIVSEP=off in $ENV_DEST runs the whole agent as root in one process; remove the line." ;;
+	esac
+	agent_user=$(env_value AGENT_USER)
+	if [ -n "$agent_user" ] && [ "$agent_user" != "$SERVICE_USER" ] && ! lookup passwd "$agent_user"; then
+		echo "  Warning: AGENT_USER=$agent_user in $ENV_DEST does not exist; the agent will not start."
+	fi
+fi
 if [ "$env_created" = yes ]; then
 	echo "  A new API token is in $ENV_DEST (root only):"
 	echo "    sed -n 's/^AGENT_AUTH_TOKEN_CURRENT=//p' $ENV_DEST"

@@ -57,7 +57,7 @@ def installer_rule(tmp_path, socket, conf=None):
     (etc / "ocserv-agent.env").write_text(
         f"AGENT_AUTH_TOKEN_CURRENT=x\nOCCTL_PATH={OCCTL}\nOCCTL_SOCKET={socket}\n"
         + (f"OCSERV_CONF_PATH={conf}\n" if conf else ""))
-    r = subprocess.run(["bash", INSTALL, "--root", str(root), "--bin", "/bin/true"],
+    r = subprocess.run(["bash", INSTALL, "--root", str(root), "--bin", "/bin/true", "--sudo-mode"],
                        capture_output=True, text=True, timeout=120)
     assert r.returncode == 0, r.stdout + r.stderr
     return (etc / "sudoers.d" / "ocserv-agent").read_text()
