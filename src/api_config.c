@@ -1,7 +1,8 @@
 /* GET|PATCH /ocserv/config, GET /ocserv/config/schema and the backups:
  * ocserv's main configuration file, read (redacted) and changed safely
  * (conf_change.h does the whole validate → check → backup → write → apply
- * → verify → rollback sequence; this file only speaks HTTP). */
+ * → verify → rollback sequence on the root side of the privilege boundary,
+ * priv_ops_config.c; this file only speaks HTTP). */
 #include <stdlib.h>
 #include <string.h>
 
@@ -9,43 +10,34 @@
 #include "conf_backup.h"
 #include "conf_change.h"
 #include "conf_schema.h"
-#include "conf_view.h"
-#include "timefmt.h"
 
-static int read_conf(struct agent *ag, char **text, size_t *len, struct api_reply *rp)
+/* An ETag the root side computed (its key lives there: conf_view.h). */
+static void copy_etag(const json_t *o, struct api_reply *rp)
 {
-	int r = conf_change_read(ag->cfg->ocserv_conf_path, text, len, &rp->ei);
+	const char *etag = json_string_value(json_object_get(o, "etag"));
 
-	if (r == ERR_CONFLICT)
-		return api_fail(rp, r, "ocserv.conf (%s) does not exist or is not a regular file",
-				ag->cfg->ocserv_conf_path);
-	return r;
+	if (etag != NULL)
+		snprintf(rp->etag, sizeof(rp->etag), "%s", etag);
 }
 
+/* The view and the raw text come redacted from the root side. */
 static int handle_get(struct agent *ag, const struct http_request *rq,
 		      const struct api_params *params, struct api_reply *rp)
 {
 	const char *raw = http_request_query(rq, "raw");
-	struct ocserv_version v;
-	char *text = NULL;
-	size_t len;
-	json_t *conf;
+	json_t *res = NULL;
 	int r;
 
 	(void)params;
 	if (raw != NULL && strcmp(raw, "true") != 0 && strcmp(raw, "false") != 0)
 		return api_fail(rp, ERR_BAD_REQUEST, "raw must be true or false");
-	if ((r = read_conf(ag, &text, &len, rp)) < 0)
+	r = api_priv(ag, rq, PRIV_CONFIG_GET,
+		     json_pack("{s:b}", "raw", raw != NULL && strcmp(raw, "true") == 0), &res, rp);
+	if (r < 0)
 		return r;
-	ocserv_version_or_unknown(ag->oc, &v);
-	conf = raw && strcmp(raw, "true") == 0
-		       ? conf_view_raw_json(ag->cfg->ocserv_conf_path, text, len)
-		       : conf_view_json(ag->cfg->ocserv_conf_path, text, len, &v);
-	conf_etag(text, len, rp->etag);
-	free(text);
-	if (conf == NULL)
-		return err_set(&rp->ei, ERR_NOMEM, "out of memory rendering ocserv.conf");
-	rp->body = json_pack("{s:b,s:o}", "ok", 1, "config", conf);
+	copy_etag(res, rp);
+	rp->body = json_pack("{s:b,s:O}", "ok", 1, "config", json_object_get(res, "config"));
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
 }
 
@@ -103,69 +95,54 @@ static int parse_change(const json_t *body, bool restore, struct conf_request *c
 	return 0;
 }
 
-static int set_opt(json_t *o, const char *key, json_t *v)
+/* An ETag is printable ASCII: an If-Match with any other byte cannot match
+ * one, and goes across as "", which matches nothing either (412, as
+ * before), instead of bytes a JSON string cannot hold. */
+static const char *if_match_arg(const char *s)
 {
-	return v == NULL ? 0 : json_object_set(o, key, v);
+	for (const char *p = s; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
+			return "";
+	return s;
 }
 
-/* The members of the answer (success) or of the error envelope. */
-static json_t *outcome_json(const struct conf_outcome *out, const struct conf_request *cr, int r)
+/* The request as the root side takes it (priv_ops_config.c), which
+ * validates it again and runs conf_change_run(). */
+static json_t *change_args(const struct http_request *rq, const struct conf_request *cr)
 {
-	json_t *o = json_object();
+	json_t *a =
+		json_pack("{s:b,s:s}", "dryRun", cr->dry_run, "apply", conf_apply_name(cr->apply));
 
-	if (o == NULL)
+	if (a == NULL)
 		return NULL;
-	if (json_array_size(out->steps) > 0)
-		json_object_set(o, "steps", out->steps);
-	if (r == ERR_BAD_REQUEST && json_array_size(out->problems) > 0)
-		json_object_set(o, "problems", out->problems);
-	if (out->check_output != NULL)
-		json_object_set_new(o, "checkOutput", json_string(out->check_output));
-	if (r == ERR_RESTART_REQUIRED || r == 0)
-		json_object_set(o, "restartRequired", out->restart_keys);
-	if (out->failed_step[0] != '\0')
-		json_object_set_new(o, "failedStep", json_string(out->failed_step));
-	if (out->backup_id[0] != '\0')
-		json_object_set_new(o, "backupId", json_string(out->backup_id));
-	if (out->etag[0] != '\0')
-		json_object_set_new(o, "etag", json_string(out->etag));
-	if (r != 0)
-		return o;
-	json_object_set_new(o, "ok", json_true());
-	json_object_set(o, "changed", out->changed);
-	json_object_set_new(o, "dryRun", json_boolean(cr->dry_run));
-	json_object_set_new(o, "applied", json_string(conf_apply_name(out->applied)));
-	if (!cr->dry_run)
-		json_object_set_new(o, "previousEtag", json_string(out->previous_etag));
-	if (out->diff != NULL)
-		json_object_set_new(o, "diff", json_string(out->diff));
-	if (cr->dry_run)
-		json_object_set_new(o, "problems", json_array());
-	set_opt(o, "config", out->config);
-	return o;
+	if ((cr->set != NULL && json_object_set(a, "set", (json_t *)cr->set) < 0) ||
+	    (cr->unset != NULL && json_object_set(a, "unset", (json_t *)cr->unset) < 0) ||
+	    (cr->vhost != NULL && json_object_set_new(a, "vhost", json_string(cr->vhost)) < 0) ||
+	    (cr->restore_id != NULL &&
+	     json_object_set_new(a, "restoreId", json_string(cr->restore_id)) < 0) ||
+	    (rq->if_match != NULL &&
+	     json_object_set_new(a, "ifMatch", json_string(if_match_arg(rq->if_match))) < 0)) {
+		json_decref(a);
+		return NULL;
+	}
+	return a;
 }
 
+/* The outcome is the answer; a failed one's members (steps, problems,
+ * etag, ...) come back as the error's extra members. */
 static int run_change(struct agent *ag, const struct http_request *rq, struct conf_request *cr,
 		      struct api_reply *rp)
 {
-	struct conf_env env = {.cfg = ag->cfg, .oc = ag->oc};
-	struct conf_outcome out;
+	json_t *res = NULL;
 	int r;
 
 	if (rq->if_match_invalid)
 		return api_fail(rp, ERR_BAD_REQUEST, "If-Match is longer than %d bytes",
 				HTTP_MAX_IF_MATCH);
-	cr->if_match = rq->if_match;
-	cr->request_id = rq->id;
-	r = conf_change_run(&env, cr, &out, &rp->ei);
-	rp->body = outcome_json(&out, cr, r);
-	if (out.etag[0] != '\0')
-		memcpy(rp->etag, out.etag, sizeof(out.etag));
-	if (r < 0 && out.message[0] != '\0')
-		api_fail(rp, r, "%s", out.message);
-	conf_outcome_free(&out);
-	if (r == 0 && rp->body == NULL)
-		return err_set(&rp->ei, ERR_NOMEM, "out of memory rendering the outcome");
+	r = api_priv(ag, rq, PRIV_CONFIG_CHANGE, change_args(rq, cr), &res, rp);
+	if (r == 0)
+		rp->body = res;
+	copy_etag(rp->body, rp);
 	return r;
 }
 
@@ -187,32 +164,18 @@ static int handle_patch(struct agent *ag, const struct http_request *rq,
 
 /* ---- backups ---- */
 
-static json_t *backup_json(const struct conf_backup *b)
-{
-	char when[32];
-
-	timefmt_epoch_iso8601(b->created, when, sizeof(when));
-	return json_pack("{s:s,s:s,s:I,s:I}", "id", b->id, "created", when, "createdEpoch",
-			 (json_int_t)b->created, "size", (json_int_t)b->size);
-}
-
 static int handle_backups(struct agent *ag, const struct http_request *rq,
 			  const struct api_params *params, struct api_reply *rp)
 {
-	struct conf_backup *list = NULL;
-	size_t n = 0;
-	json_t *a;
+	json_t *res = NULL;
 	int r;
 
-	(void)rq;
 	(void)params;
-	if ((r = conf_backup_list(ag->cfg->conf_backup_dir, &list, &n, &rp->ei)) < 0)
+	if ((r = api_priv(ag, rq, PRIV_CONFIG_BACKUPS, json_object(), &res, rp)) < 0)
 		return r;
-	a = json_array();
-	for (size_t i = 0; a != NULL && i < n; i++)
-		json_array_append_new(a, backup_json(&list[i]));
-	free(list);
-	rp->body = json_pack("{s:b,s:o,s:I}", "ok", 1, "backups", a, "count", (json_int_t)n);
+	rp->body = json_pack("{s:b,s:O,s:O}", "ok", 1, "backups", json_object_get(res, "backups"),
+			     "count", json_object_get(res, "count"));
+	json_decref(res);
 	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
 }
 
@@ -223,62 +186,21 @@ static int check_id(const char *id, struct api_reply *rp)
 	return why ? api_fail(rp, ERR_BAD_REQUEST, "invalid backup id: %s", why) : 0;
 }
 
-/* The backup's metadata from the list (its creation time and size). */
-static int find_backup(struct agent *ag, const char *id, struct conf_backup *ret,
-		       struct api_reply *rp)
-{
-	struct conf_backup *list = NULL;
-	size_t n = 0;
-	int r = conf_backup_list(ag->cfg->conf_backup_dir, &list, &n, &rp->ei);
-
-	for (size_t i = 0; r == 0 && i < n; i++)
-		if (strcmp(list[i].id, id) == 0) {
-			*ret = list[i];
-			free(list);
-			return 0;
-		}
-	free(list);
-	return r < 0 ? r : api_fail(rp, ERR_NOT_FOUND, "no backup %s", id);
-}
-
+/* The backup and its diff to the current file, redacted by the root side. */
 static int handle_backup(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
 	const char *id = params->v[0];
-	struct conf_backup b;
-	char *old = NULL, *cur = NULL, *d = NULL, label[CONF_BACKUP_ID_LEN + 16];
-	size_t old_len, cur_len;
-	json_t *o;
+	json_t *res = NULL;
 	int r;
 
-	(void)rq;
-	if ((r = check_id(id, rp)) < 0 || (r = find_backup(ag, id, &b, rp)) < 0)
+	if ((r = check_id(id, rp)) < 0 ||
+	    (r = api_priv(ag, rq, PRIV_CONFIG_BACKUP, json_pack("{s:s}", "id", id), &res, rp)) < 0)
 		return r;
-	r = conf_backup_read(ag->cfg->conf_backup_dir, id, CONF_CHANGE_MAX, &old, &old_len,
-			     &rp->ei);
-	if (r == ERR_NOT_FOUND)
-		return api_fail(rp, r, "no backup %s", id);
-	if (r == 0)
-		r = read_conf(ag, &cur, &cur_len, rp);
-	snprintf(label, sizeof(label), "backup/%.23s", id);
-	if (r == 0 && (d = conf_view_diff(old, old_len, cur, cur_len, label,
-					  ag->cfg->ocserv_conf_path)) == NULL)
-		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
-	if (r == 0) {
-		o = backup_json(&b);
-		json_object_set_new(
-			o, "identical",
-			json_boolean(old_len == cur_len && memcmp(old, cur, old_len) == 0));
-		json_object_set_new(o, "diff", json_string(d));
-		rp->body = json_pack("{s:b,s:o}", "ok", 1, "backup", o);
-		conf_etag(cur, cur_len, rp->etag);
-	}
-	free(old);
-	free(cur);
-	free(d);
-	if (r == 0 && rp->body == NULL)
-		r = err_set(&rp->ei, ERR_NOMEM, "out of memory");
-	return r;
+	copy_etag(res, rp);
+	rp->body = json_pack("{s:b,s:O}", "ok", 1, "backup", json_object_get(res, "backup"));
+	json_decref(res);
+	return rp->body ? 0 : err_set(&rp->ei, ERR_NOMEM, "out of memory");
 }
 
 static int handle_restore(struct agent *ag, const struct http_request *rq,

@@ -4,7 +4,9 @@
  * ?tier=2 adds the local checks of health_checks.h and ?tier=3 the
  * end-to-end login; both add `tier`, `healthy` and `checks` to the tier-1
  * body, which stays exactly what it was without the parameter (or with
- * tier=1) so existing clients see no change. */
+ * tier=1) so existing clients see no change. The checks run on the root
+ * side of the privilege boundary (priv_ops_system.c), but for this
+ * process's own memory. */
 #include <stdatomic.h>
 #include <stdint.h>
 #include <string.h>
@@ -23,28 +25,25 @@ static unsigned readiness_timeout(const struct agent *ag)
 	return t < AGENT_HEALTH_TIMEOUT_MS ? t : AGENT_HEALTH_TIMEOUT_MS;
 }
 
-/* The tier-1 readiness object. The status itself goes to *ret_status (NULL
- * on failure) and the result of the call to *ret_err, for the tier-2
- * process check: one occtl run serves both. */
-static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq,
-				json_t **ret_status, int *ret_err)
+/* The tier-1 readiness object. */
+static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
 {
 	struct err_info ei = {{0}};
 	json_t *st = NULL;
 	char msg[161];
 	int r = ocserv_status(ag->oc, readiness_timeout(ag), &st, &ei);
 	const char *state = r == 0 ? json_string_value(json_object_get(st, "status")) : NULL;
+	bool online = r == 0 && state != NULL && strcmp(state, "online") == 0;
 
-	*ret_status = r == 0 ? st : NULL;
-	*ret_err = r;
-	if (r == 0 && state != NULL && strcmp(state, "online") == 0)
-		return json_pack("{s:b}", "ok", 1);
-	if (r == 0) {
+	if (r == 0 && !online) {
 		snprintf(msg, sizeof(msg), "ocserv reports status '%.100s'", state ? state : "?");
 		r = ERR_OCCTL_FAILED;
-	} else {
+	} else if (r < 0) {
 		snprintf(msg, sizeof(msg), "%s", err_message(r));
 	}
+	json_decref(st);
+	if (online)
+		return json_pack("{s:b}", "ok", 1);
 	log_msg(LOG_WARNING, rq->id, "health ocserv_ok=0 code=%s detail=\"%s\"", err_code(r),
 		ei.detail);
 	return json_pack("{s:b,s:s,s:s}", "ok", 0, "errorCode", err_code(r), "errorMessage", msg);
@@ -65,26 +64,51 @@ static int parse_tier(const struct http_request *rq, int *tier, struct api_reply
 	return 0;
 }
 
-/* Add tier, healthy and checks to the tier-1 body. */
-static int add_checks(struct agent *ag, const struct http_request *rq, int tier,
-		      const json_t *status, int status_err, json_t *body)
+/* The root side (priv_ops_system.c) runs the checks that read files and
+ * sockets or log in; agentMemory is about this process, so its own check
+ * replaces the root side's. *all_ok: whether every check is ok. */
+static int own_memory(json_t *checks, bool *all_ok)
 {
-	const struct health_input in = {.cfg = ag->cfg,
-					.proc = "/proc",
-					.request_id = rq->id,
-					.now = time(NULL),
-					.status = status,
-					.status_err = status_err};
-	bool all_ok = false;
-	json_t *checks = health_run(&in, tier, &all_ok);
-	bool ready = json_is_true(json_object_get(json_object_get(body, "ocserv"), "ok"));
+	const struct health_input in = {.proc = "/proc"};
+	size_t i;
+	json_t *c;
 
-	if (checks == NULL)
-		return ERR_NOMEM;
+	*all_ok = true;
+	json_array_foreach(checks, i, c)
+	{
+		const char *name = json_string_value(json_object_get(c, "name"));
+
+		if (name != NULL && strcmp(name, "agentMemory") == 0) {
+			if ((c = health_check_memory(&in)) == NULL ||
+			    json_array_set_new(checks, i, c) < 0)
+				return ERR_NOMEM;
+		}
+		*all_ok = *all_ok && json_is_true(json_object_get(c, "ok"));
+	}
+	return 0;
+}
+
+/* Add tier, healthy and checks to the tier-1 body. */
+static int add_checks(struct agent *ag, const struct http_request *rq, int tier, json_t *body,
+		      struct api_reply *rp)
+{
+	json_t *res = NULL, *checks;
+	bool all_ok = false;
+	bool ready = json_is_true(json_object_get(json_object_get(body, "ocserv"), "ok"));
+	int r = api_priv(ag, rq, PRIV_HEALTH, json_pack("{s:i}", "tier", tier), &res, rp);
+
+	if (r < 0)
+		return r;
+	checks = json_incref(json_object_get(res, "checks"));
+	json_decref(res);
+	if (!json_is_array(checks) || (r = own_memory(checks, &all_ok)) < 0) {
+		json_decref(checks);
+		return err_set(&rp->ei, r < 0 ? r : ERR_INTERNAL, "building the health checks");
+	}
 	if (json_object_set_new(body, "tier", json_integer(tier)) < 0 ||
 	    json_object_set_new(body, "healthy", json_boolean(ready && all_ok)) < 0 ||
 	    json_object_set_new(body, "checks", checks) < 0)
-		return ERR_NOMEM;
+		return err_set(&rp->ei, ERR_NOMEM, "building the health body");
 	if (!(ready && all_ok))
 		log_msg(LOG_WARNING, rq->id, "health tier=%d healthy=0", tier);
 	return 0;
@@ -138,26 +162,28 @@ static json_t *events_object(struct agent *ag)
 static int handle_health(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
-	json_t *status = NULL;
-	int tier = 1, status_err = 0, r = parse_tier(rq, &tier, rp);
+	int tier = 1, r = parse_tier(rq, &tier, rp);
+	json_t *body;
 
+	(void)params;
 	if (r < 0)
 		return r;
-	rp->body = json_pack(
+	body = json_pack(
 		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s?,s:s?},s:o,s:{s:b,s:b,s:b,s:b},s:o}", "ok",
 		1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
 		AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname", ag->hostname,
 		"startedAt", ag->started_at, "persistedInstanceId", ag->instance_persisted,
 		"backend", ocserv_backend_in_use(ag->oc), "backendMode", ag->cfg->backend, "ocserv",
-		ocserv_readiness(ag, rq, &status, &status_err), "capabilities", "listSessions", 1,
-		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1, "events",
-		events_object(ag));
-	if (rp->body == NULL)
-		r = ERR_NOMEM;
-	else if (tier > 1)
-		r = add_checks(ag, rq, tier, status, status_err, rp->body);
-	json_decref(status);
-	return r < 0 ? err_set(&rp->ei, r, "building the health body") : 0;
+		ocserv_readiness(ag, rq), "capabilities", "listSessions", 1, "disconnectSession", 1,
+		"disconnectAllForUser", 1, "refreshSession", 1, "events", events_object(ag));
+	if (body == NULL)
+		return err_set(&rp->ei, ERR_NOMEM, "building the health body");
+	if (tier > 1 && (r = add_checks(ag, rq, tier, body, rp)) < 0) {
+		json_decref(body); /* the error envelope must not carry it */
+		return r;
+	}
+	rp->body = body;
+	return 0;
 }
 
 const struct api_route api_route_health = {"GET", "/ocserv/health", handle_health};
