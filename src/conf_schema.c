@@ -735,7 +735,7 @@ static const char *type_name(enum conf_schema_type t)
 
 bool conf_schema_host_only(const char *key)
 {
-	static const char *const keys[] = {
+	static const char *const host_only[] = {
 		"connect-script",      "disconnect-script",    "host-update-script",
 		"route-add-cmd",       "route-del-cmd",	       "pid-file",
 		"socket-file",	       "occtl-socket-file",    "chroot-dir",
@@ -743,8 +743,8 @@ bool conf_schema_host_only(const char *key)
 		"default-user-config", "default-group-config",
 	};
 
-	for (size_t i = 0; i < sizeof(keys) / sizeof(keys[0]); i++)
-		if (strcmp(key, keys[i]) == 0)
+	for (size_t i = 0; i < sizeof(host_only) / sizeof(host_only[0]); i++)
+		if (strcmp(key, host_only[i]) == 0)
 			return true;
 	return false;
 }
