@@ -1,11 +1,15 @@
 #include "api.h"
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "auth.h"
+#include "json_depth.h"
 #include "request_id.h"
 #include "log.h"
 #include "uri.h"
@@ -61,6 +65,10 @@ static const struct api_route *const routes[] = {
 	&api_route_userconf_group_delete,
 };
 #define N_ROUTES (sizeof(routes) / sizeof(routes[0]))
+
+/* Requests the router refused for a limit of its own (the rate limiter and
+ * the transport count theirs). Process-wide: there is one API per process. */
+static atomic_ullong n_too_large, n_too_deep;
 
 int api_fail(struct api_reply *rp, int err, const char *fmt, ...)
 {
@@ -271,32 +279,118 @@ int api_priv(struct agent *ag, const struct http_request *rq, enum priv_op op, j
 	return r;
 }
 
+static int64_t now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/* Authenticate rq, within the failed-authentication limit of its address:
+ * an address over it is refused before its credentials are even looked at
+ * (a right token does not help: ratelimit.h), and only refusals count, so
+ * clients that authenticate are never slowed down. */
+static int authenticate(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+{
+	unsigned wait =
+		ag->auth_fails ? ratelimit_check(ag->auth_fails, rq->client_ip, now_ms()) : 0;
+	int r;
+
+	if (wait > 0) {
+		rp->retry_after = wait;
+		return api_fail(rp, ERR_RATE_LIMITED,
+				"too many failed authentications from this address; retry in %u s",
+				wait);
+	}
+	r = auth_request(ag->cfg, rq, &rp->ei);
+	if ((r == ERR_UNAUTHORIZED || r == ERR_FORBIDDEN) && ag->auth_fails != NULL)
+		ratelimit_fail(ag->auth_fails, rq->client_ip, now_ms());
+	return r;
+}
+
+/* The body's nesting, measured before any handler parses it (jansson
+ * would recurse into all of it). 0 disables the check. */
+static int check_depth(struct agent *ag, const struct http_request *rq, struct api_reply *rp)
+{
+	unsigned max = ag->cfg->max_json_depth;
+
+	if (max == 0 || rq->body_len == 0 || json_depth(rq->body, rq->body_len, max) <= max)
+		return 0;
+	atomic_fetch_add(&n_too_deep, 1);
+	return api_fail(rp, ERR_TOO_DEEP, "JSON body nested too deeply (limit %u)", max);
+}
+
+/* Everything before the handler: authentication, the transport's flags,
+ * the route. Returns the route, or NULL with *err set (and rs->allow for
+ * 405). */
+static const struct api_route *admit(struct agent *ag, const struct http_request *rq,
+				     struct api_params *params, struct api_reply *rp,
+				     struct http_response *rs, int *err)
+{
+	const struct api_route *route = NULL;
+
+	if (rq->shutting_down)
+		*err = ERR_SHUTTING_DOWN; /* nothing slow, nothing that changes state */
+	else if ((*err = authenticate(ag, rq, rp)) < 0)
+		;
+	else if (rq->body_too_large) {
+		atomic_fetch_add(&n_too_large, 1);
+		*err = api_fail(rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %u bytes",
+				ag->cfg->max_body_bytes);
+	} else if (rq->query_invalid)
+		*err = api_fail(rp, ERR_BAD_REQUEST,
+				"query arguments must not contain NUL bytes (at most %d arguments)",
+				HTTP_MAX_QUERY_ARGS);
+	else if ((route = route_find(rq, params, err, rs->allow, sizeof(rs->allow))) == NULL) {
+		if (*err == ERR_BAD_REQUEST)
+			api_fail(rp, *err,
+				 "a path parameter holds a NUL byte or is longer than %d bytes",
+				 API_MAX_PARAM - 1);
+	} else if ((*err = check_depth(ag, rq, rp)) < 0)
+		route = NULL;
+	return route;
+}
+
+static json_t *json_count(unsigned long long v)
+{
+	return json_integer(v > INT64_MAX ? INT64_MAX : (json_int_t)v);
+}
+
+json_t *api_limits_json(struct agent *ag)
+{
+	struct ratelimit_stats rl = {0};
+	struct http_server_stats hs = {0};
+
+	if (ag->auth_fails != NULL)
+		ratelimit_stats(ag->auth_fails, &rl);
+	if (ag->http != NULL)
+		http_server_get_stats(ag->http, &hs);
+	return json_pack(
+		"{s:o,s:o,s:I,s:o,s:o,s:o,s:{s:o,s:o,s:o,s:o}}", "authFailures",
+		json_count(rl.failures), "rateLimited", json_count(rl.refused), "addressesTracked",
+		(json_int_t)rl.tracked, "addressesEvicted", json_count(rl.evicted),
+		"bodiesTooLarge", json_count(atomic_load(&n_too_large)), "jsonTooDeep",
+		json_count(atomic_load(&n_too_deep)), "transport", "connectionsRefused",
+		json_count(hs.connections_refused), "headersTooLarge",
+		json_count(hs.headers_too_large), "bodiesTooLarge", json_count(hs.bodies_too_large),
+		"tlsHandshakesFailed", json_count(hs.tls_handshakes_failed));
+}
+
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs)
 {
 	struct agent *ag = app;
 	struct api_reply rp = {0};
 	struct api_params params = {0};
-	const struct api_route *route = NULL;
-	int r;
+	const struct api_route *route;
+	int r = 0;
 
-	if (rq->shutting_down)
-		r = ERR_SHUTTING_DOWN; /* nothing slow, nothing that changes state */
-	else if ((r = auth_request(ag->cfg, rq, &rp.ei)) < 0)
-		;
-	else if (rq->body_too_large)
-		r = api_fail(&rp, ERR_PAYLOAD_TOO_LARGE, "request body larger than %d bytes",
-			     API_MAX_BODY);
-	else if (rq->query_invalid)
-		r = api_fail(&rp, ERR_BAD_REQUEST,
-			     "query arguments must not contain NUL bytes (at most %d arguments)",
-			     HTTP_MAX_QUERY_ARGS);
-	else if ((route = route_find(rq, &params, &r, rs->allow, sizeof(rs->allow))) != NULL) {
+	route = admit(ag, rq, &params, &rp, rs, &r);
+	if (route != NULL) {
 		request_id_set_current(rq->id);
 		r = route->handler(ag, rq, &params, &rp);
 		request_id_set_current(NULL);
-	} else if (r == ERR_BAD_REQUEST)
-		api_fail(&rp, r, "a path parameter holds a NUL byte or is longer than %d bytes",
-			 API_MAX_PARAM - 1);
+	}
 
 	rs->status = err_http_status(r);
 	memcpy(rs->etag, rp.etag, sizeof(rs->etag));

@@ -1,8 +1,12 @@
 /* The v1 REST API: authentication, routing, the response envelope.
  *
  * Each resource lives in its own api_<resource>.c and exports route
- * descriptors; api.c owns the table, checks the bearer token before routing,
- * answers 404/405/413 itself, renders success bodies and the error envelope
+ * descriptors; api.c owns the table, authenticates every request before
+ * routing (auth.h; every endpoint, /ocserv/health included), within the
+ * failed-authentication limit of the client's address (ratelimit.h: 429 with
+ * Retry-After), answers 404/405/413 itself, and 400 for a body nested deeper
+ * than AGENT_MAX_JSON_DEPTH before any handler parses it (json_depth.h),
+ * renders success bodies and the error envelope
  * {ok:false, error:{code, message, requestId}} (plus handler-provided extra
  * members such as `matches`), and logs every error with its internal detail. */
 #pragma once
@@ -13,6 +17,7 @@
 #include "err.h"
 #include "http_server.h"
 
+/* The default of AGENT_MAX_BODY_BYTES (the limit is the setting's). */
 #define API_MAX_BODY (64 * 1024)
 
 /* What a handler gives back. On success, body is the whole response object
@@ -75,8 +80,16 @@ extern const struct api_route api_route_health, api_route_status, api_route_sess
 	api_route_config_patch, api_route_config_schema, api_route_config_backups,
 	api_route_config_backup, api_route_config_restore;
 
-/* The http_handler_fn of the agent; app is a struct agent. */
+/* The http_handler_fn of the agent; app is a struct agent. ag->auth_fails
+ * NULL: no rate limit; cfg->max_json_depth 0: no depth check. */
 void api_handle(void *app, const struct http_request *rq, struct http_response *rs);
+
+/* The abuse-limit counters since start, for GET /ocserv/health's "limits"
+ * member (new reference, NULL on ENOMEM): failed authentications and
+ * requests refused by the rate limiter (ratelimit.h), addresses it tracks
+ * and evicted, bodies answered 413 and 400 too deep by the router, and the
+ * transport's own (http_server_get_stats(); zeros while ag->http is NULL). */
+json_t *api_limits_json(struct agent *ag);
 
 /* Helpers for handlers. */
 
@@ -85,7 +98,8 @@ int api_fail(struct api_reply *rp, int err, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* Parse the request body strictly (no duplicate keys) as a JSON object.
- * Returns ERR_BAD_REQUEST with a message on anything else. */
+ * Returns ERR_BAD_REQUEST with a message on anything else. The router has
+ * already refused bodies nested too deeply (api_handle). */
 int api_body_object(const struct http_request *rq, json_t **ret, struct api_reply *rp);
 
 /* priv_call() (priv.h) for a handler: on failure the client message, the

@@ -250,6 +250,15 @@ static const char *lookup(const struct env_file *ef, const char *name)
 	return NULL;
 }
 
+/* lookup(), with an empty value from the env file also counting as unset
+ * (as load_var() treats every variable of the table). */
+static const char *lookup_set(const struct env_file *ef, const char *name)
+{
+	const char *v = lookup(ef, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 int config_parse_bool(const char *s, bool *ret)
 {
 	static const char *yes[] = {"true", "1", "yes"}, *no[] = {"false", "0", "no"};
@@ -540,7 +549,9 @@ static int load_var(struct agent_config *cfg, const struct env_file *ef, const s
  * readable or writable by others. */
 static int token_file(const char *name, const char *path, char **ret, char *errbuf, size_t len)
 {
-	char full[4096], buf[TOKEN_MAX + 2];
+	/* Room for the token and the blanks around it that are trimmed, as
+	 * from the variable. */
+	char full[4096], buf[TOKEN_MAX + 64];
 	const char *creds = getenv("CREDENTIALS_DIRECTORY");
 	struct stat st;
 	ssize_t n;
@@ -554,7 +565,9 @@ static int token_file(const char *name, const char *path, char **ret, char *errb
 	if ((size_t)snprintf(full, sizeof(full), "%s%s%s", path[0] == '/' ? "" : creds,
 			     path[0] == '/' ? "" : "/", path) >= sizeof(full))
 		return fail(errbuf, len, "%s is too long", name);
-	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY);
+	/* O_NONBLOCK: a FIFO (or a device) must be refused, not wait for a
+	 * writer forever at start. */
+	fd = open(full, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
 	if (fd < 0)
 		return fail(errbuf, len, "%s: cannot read %s: %s", name, full, strerror(errno));
 	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
@@ -564,7 +577,7 @@ static int token_file(const char *name, const char *path, char **ret, char *errb
 			 name, full, (unsigned)(st.st_mode & 07777));
 	n = r == 0 ? read(fd, buf, sizeof(buf) - 1) : 0;
 	close(fd);
-	if (r == 0 && (n < 0 || (size_t)n > TOKEN_MAX))
+	if (r == 0 && (n < 0 || (size_t)n == sizeof(buf) - 1))
 		r = fail(errbuf, len, "%s: %s is unreadable or longer than %d bytes", name, full,
 			 TOKEN_MAX);
 	if (r == 0) {
@@ -574,6 +587,9 @@ static int token_file(const char *name, const char *path, char **ret, char *errb
 		t = trim(buf);
 		if (*t == '\0' || strlen(t) != strcspn(t, "\r\n"))
 			r = fail(errbuf, len, "%s: %s must hold one non-empty line", name, full);
+		else if (strlen(t) > TOKEN_MAX)
+			r = fail(errbuf, len, "%s: %s holds a token longer than %d bytes", name,
+				 full, TOKEN_MAX);
 		else if ((*ret = strdup(t)) == NULL)
 			r = ERR_NOMEM;
 	}
@@ -596,7 +612,7 @@ static int tokens(struct agent_config *cfg, const struct env_file *ef, char *err
 
 	for (size_t i = 0; i < 2; i++) {
 		char **tok = (char **)((char *)cfg + t[i].off);
-		const char *path = lookup(ef, t[i].file);
+		const char *path = lookup_set(ef, t[i].file);
 		int r;
 
 		if (path == NULL)
@@ -649,7 +665,7 @@ int config_load(struct agent_config *cfg, const char *env_file, char *errbuf, si
 	if (r == 0)
 		r = tokens(cfg, &ef, errbuf, errlen);
 	if (r == 0)
-		r = cross_check(cfg, lookup(&ef, "AGENT_AUTH_MODE") != NULL, errbuf, errlen);
+		r = cross_check(cfg, lookup_set(&ef, "AGENT_AUTH_MODE") != NULL, errbuf, errlen);
 	env_file_free(&ef);
 	if (r == ERR_NOMEM)
 		snprintf(errbuf, errlen, "out of memory");

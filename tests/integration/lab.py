@@ -1396,6 +1396,11 @@ class Agent:
             "OCSERV_PATH": OCSERV,
             # Never the system-wide /run/ocserv-agent/hook.sock: one per agent.
             "AGENT_HOOK_SOCKET": os.path.join(self.work, "hook.sock"),
+            # Tests send many wrong tokens and open many streams from 127.0.0.1 to one
+            # agent; test_limits.py sets its own limits to test them.
+            "AGENT_AUTH_FAIL_LIMIT": "1000000",
+            "AGENT_MAX_CONNECTIONS_PER_IP": "1000",
+            "AGENT_MAX_CONNECTIONS": "2000",
         }
         # A sanitizer build of the agent (scripts/test.sh) must run with these.
         for k in ("ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS"):

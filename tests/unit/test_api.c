@@ -10,7 +10,9 @@
 
 #include "agent.h"
 #include "api.h"
+#include "json_depth.h"
 #include "ocserv.h"
+#include "priv_ops.h"
 #include "revoke.h"
 #include "service.h"
 #include "session.h"
@@ -243,6 +245,7 @@ static char tmpdir[64], conf_path[128], servers_path[128];
 static char ocserv_conf[128], fake_ocserv[128], fake_ocserv_argv[160], hook_script[128];
 static struct agent_config cfg;
 static struct agent ag;
+static struct priv_root root; /* the one-process priv of ag: same fake backend */
 
 static int group_setup(void **state)
 {
@@ -289,13 +292,18 @@ static int group_setup(void **state)
 	unit_join(hook_script, sizeof(hook_script), tmpdir, "ocserv-agent-hook");
 	cfg.ocserv_conf_path = ocserv_conf;
 	cfg.ocserv_path = fake_ocserv;
+	cfg.max_body_bytes = 65536;
+	cfg.max_json_depth = 32;
 	ag.cfg = &cfg;
 	ag.oc = ocserv_new(&fake_ops, &fk);
+	root.cfg = &cfg;
+	root.oc = ag.oc;
+	ag.priv = priv_local_new(&root);
 	snprintf(ag.instance_id, sizeof(ag.instance_id), "0f1e2d3c-4b5a-4978-8695-a4b3c2d1e0f9");
 	ag.instance_persisted = true;
 	snprintf(ag.started_at, sizeof(ag.started_at), "2026-01-01T00:00:00.000Z");
 	snprintf(ag.hostname, sizeof(ag.hostname), "vpn-node-1");
-	return ag.oc ? 0 : -1;
+	return ag.oc && ag.priv ? 0 : -1;
 }
 
 static int group_teardown(void **state)
@@ -307,6 +315,7 @@ static int group_teardown(void **state)
 
 	(void)state;
 	revoke_free(ag.terminate.revoked);
+	priv_free(ag.priv);
 	ocserv_free(ag.oc);
 	unit_rmtree(tmpdir);
 	for (size_t i = 0; i < sizeof(texts) / sizeof(texts[0]); i++)
@@ -335,6 +344,7 @@ static int setup(void **state)
 	revoke_free(ag.terminate.revoked);
 	ag.terminate.revoked = revoke_new();
 	ag.terminate.oc = ag.oc;
+	ag.terminate.priv = ag.priv; /* asks whether ocserv.conf runs the hook */
 	ag.terminate.hook_running = false;
 	ag.terminate.conf_path = ocserv_conf;
 	unlink(ocserv_conf);
@@ -2745,6 +2755,297 @@ static void test_health_backend_and_events(void **state)
 	cfg.backend = NULL;
 }
 
+/* ---- abuse limits ---- */
+
+/* Put back what the tests below change, also when one fails half-way. */
+static int limits_teardown(void **state)
+{
+	(void)state;
+	ratelimit_free(ag.auth_fails);
+	ag.auth_fails = NULL;
+	cfg.auth_mode = AUTH_MODE_TOKEN;
+	cfg.tls_client_ca = NULL;
+	memset(&cfg.tls_client_allowed, 0, sizeof(cfg.tls_client_allowed));
+	cfg.max_body_bytes = 65536;
+	cfg.max_json_depth = 32;
+	return 0;
+}
+
+/* Run rq and return the status; *retry_after gets the Retry-After value
+ * and code (when not NULL, 64 bytes) the error code or "". */
+static unsigned handle_status(const struct http_request *rq, unsigned *retry_after, char *code)
+{
+	struct http_response rs = {0};
+	json_t *b;
+
+	api_handle(&ag, rq, &rs);
+	assert_non_null(rs.body);
+	b = json_loads(rs.body, 0, NULL);
+	assert_non_null(b);
+	if (code != NULL)
+		snprintf(code, 64, "%s", err_code_of(b) ? err_code_of(b) : "");
+	if (retry_after != NULL)
+		*retry_after = rs.retry_after;
+	json_decref(b);
+	free(rs.body);
+	return rs.status;
+}
+
+static json_int_t limit_count(const char *key)
+{
+	json_t *l = api_limits_json(&ag);
+	json_int_t v;
+
+	assert_non_null(l);
+	v = iget(l, key);
+	json_decref(l);
+	return v;
+}
+
+static void req_from(struct http_request *rq, const char *ip, const char *authorization)
+{
+	req_init(rq, "GET", "/ocserv/status");
+	snprintf(rq->client_ip, sizeof(rq->client_ip), "%s", ip);
+	rq->authorization = authorization;
+}
+
+static void test_rate_limit(void **state)
+{
+	struct http_request rq;
+	unsigned ra = 0;
+	char code[64];
+
+	(void)state;
+	ag.auth_fails = ratelimit_new(3, 60000);
+	assert_non_null(ag.auth_fails);
+	/* Requests that authenticate are never counted. */
+	for (int i = 0; i < 10; i++) {
+		req_from(&rq, "192.0.2.1", "Bearer " TOKEN);
+		assert_int_equal(handle_status(&rq, NULL, NULL), 200);
+	}
+	for (int i = 0; i < 3; i++) {
+		req_from(&rq, "192.0.2.1", i == 1 ? NULL : "Bearer wrong");
+		assert_int_equal(handle_status(&rq, &ra, code), 401);
+		assert_int_equal(ra, 0);
+		assert_string_equal(code, "UNAUTHORIZED");
+	}
+	/* Over the limit: refused before the token is looked at, right or
+	 * wrong, with Retry-After; the refusals do not count as failures. */
+	for (int i = 0; i < 5; i++) {
+		req_from(&rq, "192.0.2.1", i % 2 ? "Bearer wrong" : "Bearer " TOKEN);
+		json_t *b = handle(&rq, 429, NULL);
+		assert_string_equal(err_code_of(b), "TOO_MANY_REQUESTS");
+		assert_non_null(strstr(sget(json_object_get(b, "error"), "message"), "retry in"));
+		json_decref(b);
+		assert_int_equal(handle_status(&rq, &ra, NULL), 429);
+		assert_true(ra >= 59 && ra <= 60);
+	}
+	/* Other addresses are not affected; the same /64 is. */
+	req_from(&rq, "192.0.2.2", "Bearer " TOKEN);
+	assert_int_equal(handle_status(&rq, NULL, NULL), 200);
+	for (int i = 0; i < 3; i++) {
+		req_from(&rq, "2001:db8:5:6::1", "Bearer wrong");
+		assert_int_equal(handle_status(&rq, NULL, NULL), 401);
+	}
+	req_from(&rq, "2001:db8:5:6::abcd", "Bearer " TOKEN);
+	assert_int_equal(handle_status(&rq, &ra, NULL), 429);
+	req_from(&rq, "2001:db8:5:7::1", "Bearer " TOKEN);
+	assert_int_equal(handle_status(&rq, NULL, NULL), 200);
+	assert_int_equal(limit_count("authFailures"), 6);
+	assert_int_equal(limit_count("rateLimited"), 11);
+	assert_int_equal(limit_count("addressesTracked"), 2);
+	/* The backend was reached only by the authenticated requests. */
+	assert_int_equal(fk.n_status, 12);
+	ratelimit_free(ag.auth_fails);
+	ag.auth_fails = NULL;
+	assert_int_equal(limit_count("authFailures"), 0); /* no limiter, no counts */
+}
+
+/* A verified certificate that is not allowed is a failed authentication
+ * too (403). */
+static void test_rate_limit_forbidden(void **state)
+{
+	struct http_request rq;
+	char allowed_cn[] = "someone-else";
+	char *allowed[] = {allowed_cn};
+	char code[64];
+
+	(void)state;
+	ag.auth_fails = ratelimit_new(2, 60000);
+	cfg.auth_mode = AUTH_MODE_MTLS;
+	cfg.tls_client_ca = "/nonexistent/ca.pem";
+	cfg.tls_client_allowed.v = allowed;
+	cfg.tls_client_allowed.n = 1;
+	for (int i = 0; i < 2; i++) {
+		req_from(&rq, "198.51.100.4", NULL);
+		rq.tls = true;
+		rq.peer.present = rq.peer.verified = true;
+		snprintf(rq.peer.cn, sizeof(rq.peer.cn), "client-1");
+		snprintf(rq.peer.pin, sizeof(rq.peer.pin), "sha256:%064d", 0);
+		assert_int_equal(handle_status(&rq, NULL, code), 403);
+		assert_string_equal(code, "FORBIDDEN");
+	}
+	assert_int_equal(handle_status(&rq, NULL, code), 429);
+	assert_int_equal(limit_count("authFailures"), 2);
+	assert_int_equal(backend_calls(), 0);
+	cfg.auth_mode = AUTH_MODE_TOKEN;
+	cfg.tls_client_ca = NULL;
+	memset(&cfg.tls_client_allowed, 0, sizeof(cfg.tls_client_allowed));
+	ratelimit_free(ag.auth_fails);
+	ag.auth_fails = NULL;
+}
+
+static void test_body_too_large_message(void **state)
+{
+	struct http_request rq;
+	json_int_t before = limit_count("bodiesTooLarge");
+
+	(void)state;
+	cfg.max_body_bytes = 2048;
+	req_init(&rq, "POST", "/ocserv/disconnect");
+	rq.body_too_large = true;
+	json_t *b = handle(&rq, 413, NULL);
+	assert_string_equal(sget(json_object_get(b, "error"), "message"),
+			    "request body larger than 2048 bytes");
+	json_decref(b);
+	/* Unauthenticated: 401, not counted as a body refused by the API. */
+	rq.authorization = "Bearer wrong";
+	expect_error(&rq, 401, "UNAUTHORIZED");
+	assert_int_equal(limit_count("bodiesTooLarge"), before + 1);
+	cfg.max_body_bytes = 65536;
+}
+
+static void nest(char *buf, size_t len, unsigned depth, const char *inner)
+{
+	size_t o = (size_t)snprintf(buf, len, "{\"username\": \"alice\", \"x\": ");
+
+	for (unsigned i = 1; i < depth; i++)
+		o += (size_t)snprintf(buf + o, len - o, i % 2 ? "[" : "{\"k\":");
+	o += (size_t)snprintf(buf + o, len - o, "%s", inner);
+	for (unsigned i = depth - 1; i >= 1; i--)
+		o += (size_t)snprintf(buf + o, len - o, i % 2 ? "]" : "}");
+	snprintf(buf + o, len - o, "}");
+}
+
+static void test_json_too_deep(void **state)
+{
+	static char body[300000];
+	struct http_request rq;
+	json_int_t before = limit_count("jsonTooDeep");
+
+	(void)state;
+	cfg.max_json_depth = 4;
+	/* At the limit: the handler sees it (and dislikes the extra member). */
+	nest(body, sizeof(body), 4, "1");
+	assert_int_equal(json_depth(body, strlen(body), 100), 4);
+	req_init(&rq, "POST", "/ocserv/disconnectAll");
+	req_body(&rq, body);
+	json_t *b = handle(&rq, 400, NULL);
+	assert_null(strstr(sget(json_object_get(b, "error"), "message"), "nested"));
+	json_decref(b);
+	/* One more: refused before parsing, for every route with a body. */
+	nest(body, sizeof(body), 5, "1");
+	req_body(&rq, body);
+	b = handle(&rq, 400, NULL);
+	assert_string_equal(err_code_of(b), "BAD_REQUEST");
+	assert_string_equal(sget(json_object_get(b, "error"), "message"),
+			    "JSON body nested too deeply (limit 4)");
+	json_decref(b);
+	/* Deeper than jansson itself would go, and unclosed. */
+	memset(body, '[', 100000);
+	body[100000] = '\0';
+	req_init(&rq, "POST", "/ocserv/disconnect");
+	req_body(&rq, body);
+	expect_error(&rq, 400, "BAD_REQUEST");
+	/* Brackets inside strings are text. */
+	cfg.max_json_depth = 2;
+	req_init(&rq, "POST", "/ocserv/disconnectAll");
+	req_body(&rq, "{\"username\": \"[[[{{{\\\"[[[\"}");
+	json_decref(handle(&rq, 200, NULL));
+	assert_string_equal(fk.user_arg, "[[[{{{\"[[[");
+	/* Authentication and routing come first. */
+	req_body(&rq, "[[[[[[[[]]]]]]]]");
+	rq.authorization = NULL;
+	expect_error(&rq, 401, "UNAUTHORIZED");
+	req_init(&rq, "POST", "/no/such/route");
+	req_body(&rq, "[[[[[[[[]]]]]]]]");
+	expect_error(&rq, 404, "NOT_FOUND");
+	assert_int_equal(limit_count("jsonTooDeep"), before + 2);
+	assert_int_equal(fk.n_user, 1); /* only the body within the limit got through */
+	/* 0: not checked (jansson's own limit remains). */
+	cfg.max_json_depth = 0;
+	req_init(&rq, "POST", "/ocserv/disconnectAll");
+	nest(body, sizeof(body), 40, "1");
+	req_body(&rq, body);
+	b = handle(&rq, 400, NULL);
+	assert_null(strstr(sget(json_object_get(b, "error"), "message"), "nested"));
+	json_decref(b);
+	cfg.max_json_depth = 32;
+}
+
+static void test_json_depth_scanner(void **state)
+{
+	static const struct {
+		const char *text;
+		unsigned depth;
+	} cases[] = {
+		{"", 0},
+		{"42", 0},
+		{"\"[[[\"", 0},
+		{"{}", 1},
+		{"[]", 1},
+		{"{\"a\":[1]}", 2},
+		{"[[],[],[[]]]", 3},
+		{"{\"a\":\"]]]]\",\"b\":[[1]]}", 3},
+		{"[\"\\\"[[[\"]", 1},	 /* an escaped quote does not end the string */
+		{"[\"\\\\\",[[1]]]", 3}, /* an escaped backslash does not escape the quote */
+		{"[\"\\u005b[[\"]", 1},	 /* \u escapes are text */
+		{"]]]]][[", 2},		 /* stray closers never go below 0 */
+		{"[[[", 3},		 /* unclosed */
+		{"[\"[[[", 1},		 /* unterminated string: the rest is text */
+		{"[\"\\", 1},		 /* a backslash at the very end */
+		{"{'a': [[1]]}", 3},	 /* not JSON strings: counted */
+		{"[1]\0[[[[", 1},	 /* stops at len (the NUL is byte 3) */
+	};
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		unsigned got = json_depth(cases[i].text, strlen(cases[i].text), 100);
+
+		if (got != cases[i].depth)
+			fail_msg("'%s': depth %u, want %u", cases[i].text, got, cases[i].depth);
+	}
+	/* NUL bytes inside: the scan goes by length, not by C string. */
+	assert_int_equal(json_depth("[\0[[", 4, 100), 3);
+	/* Early stop: stop + 1 as soon as it is passed. */
+	assert_int_equal(json_depth("[[[[[[", 6, 3), 4);
+	assert_int_equal(json_depth("[[[]]]", 6, 3), 3);
+	assert_int_equal(json_depth("[[[[]]]]", 8, 0), 1);
+	/* Depth is the deepest point, not the total. */
+	assert_int_equal(json_depth("[[]][[]][[]]", 12, 100), 2);
+}
+
+static void test_limits_json_shape(void **state)
+{
+	json_t *l = api_limits_json(&ag), *t;
+	static const char *top[] = {"authFailures",	"rateLimited",	  "addressesTracked",
+				    "addressesEvicted", "bodiesTooLarge", "jsonTooDeep"};
+	static const char *transport[] = {"connectionsRefused", "headersTooLarge", "bodiesTooLarge",
+					  "tlsHandshakesFailed"};
+
+	(void)state;
+	assert_non_null(l);
+	assert_int_equal(json_object_size(l), 7);
+	for (size_t i = 0; i < sizeof(top) / sizeof(top[0]); i++)
+		assert_true(iget(l, top[i]) >= 0);
+	t = json_object_get(l, "transport");
+	assert_true(json_is_object(t));
+	assert_int_equal(json_object_size(t), 4);
+	for (size_t i = 0; i < sizeof(transport) / sizeof(transport[0]); i++)
+		assert_int_equal(iget(t, transport[i]), 0); /* ag.http is NULL here */
+	json_decref(l);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -2794,6 +3095,14 @@ int main(void)
 		T(test_events_stream),
 		T(test_events_too_many),
 		T(test_health_backend_and_events),
+#undef T
+#define T(fn) cmocka_unit_test_setup_teardown(fn, setup, limits_teardown)
+		T(test_rate_limit),
+		T(test_rate_limit_forbidden),
+		T(test_body_too_large_message),
+		T(test_json_too_deep),
+		T(test_json_depth_scanner),
+		T(test_limits_json_shape),
 #undef T
 	};
 
