@@ -22,8 +22,9 @@ struct priv_client_hooks {
 	void *arg;
 };
 
-/* Take over fd (closed by priv_free()) and start the reader thread. A call
- * waits at most timeout_ms for its reply (then ERR_PRIV_PROTOCOL: the root
- * side is stuck, which lost() also reports). NULL with ei set on failure. */
+/* Take over fd (closed by priv_free(), or here on failure) and start the
+ * reader thread. A call waits at most timeout_ms (0: no limit) for its
+ * reply (then ERR_PRIV_PROTOCOL: the root side is stuck, the session ends
+ * and lost() reports it). NULL with ei set on failure. */
 struct priv *priv_client_new(int fd, const struct priv_client_hooks *h, unsigned timeout_ms,
 			     struct err_info *ei);

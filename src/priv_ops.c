@@ -126,6 +126,18 @@ static int check_values(const struct priv_op_def *d, const json_t *args, struct 
 	return 0;
 }
 
+int priv_check_args(enum priv_op op, const json_t *args, struct priv_error *pe)
+{
+	const struct priv_op_def *d = priv_op_def(op);
+	int e;
+
+	if (d == NULL)
+		return err_set(&pe->ei, ERR_PRIV_PROTOCOL, "unknown operation %d", (int)op);
+	if ((e = check_shape(d, args, pe)) < 0 || (e = check_values(d, args, pe)) < 0)
+		return e;
+	return 0;
+}
+
 int priv_dispatch(struct priv_root *r, const char *request_id, enum priv_op op, const json_t *args,
 		  json_t **ret, struct priv_error *pe)
 {
@@ -133,9 +145,7 @@ int priv_dispatch(struct priv_root *r, const char *request_id, enum priv_op op, 
 	int e;
 
 	*ret = NULL;
-	if (d == NULL)
-		return err_set(&pe->ei, ERR_PRIV_PROTOCOL, "unknown operation %d", (int)op);
-	if ((e = check_shape(d, args, pe)) < 0 || (e = check_values(d, args, pe)) < 0)
+	if ((e = priv_check_args(op, args, pe)) < 0)
 		return e;
 	e = d->run(r, request_id, args, ret, pe);
 	if (e == 0 && *ret == NULL)

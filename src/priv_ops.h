@@ -23,11 +23,16 @@
 #include "ocserv.h"
 #include "priv.h"
 
+struct priv_events_root;
+
 /* What the root side works with; read-only after start. */
 struct priv_root {
 	const struct agent_config *cfg;
 	struct ocserv *oc;	  /* the real backend (ctl, occtl or auto), no cache */
 	struct accounts accounts; /* ocpasswd, from cfg */
+	/* ocserv's events subscription's sink (priv_events.h), renewed by
+	 * PRIV_EVENTS_RENEW; NULL: nothing to renew (one-process mode) */
+	struct priv_events_root *events;
 };
 
 enum priv_arg_kind {
@@ -71,6 +76,11 @@ const struct priv_op_def *priv_op_def(enum priv_op op);
  * unknown op or a shape error (see above), with the reason in pe->ei. */
 int priv_dispatch(struct priv_root *r, const char *request_id, enum priv_op op, const json_t *args,
 		  json_t **ret, struct priv_error *pe);
+
+/* Both stages of the checks of op's args, without running it (the fuzz
+ * target; priv_dispatch uses it). 0, ERR_PRIV_PROTOCOL (unknown op, shape)
+ * or ERR_BAD_REQUEST (a value, named in pe->message). */
+int priv_check_args(enum priv_op op, const json_t *args, struct priv_error *pe);
 
 /* A struct priv that dispatches in this process (one-process mode, tests).
  * r must outlive it. NULL on ENOMEM. */

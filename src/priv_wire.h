@@ -5,7 +5,7 @@
  *     u32 magic   PRIV_MAGIC
  *     u16 kind    enum priv_kind
  *     u16 op      enum priv_op (CALL, REPLY), 0 otherwise
- *     u32 seq     the call's number; its REPLY carries the same
+ *     u32 seq     the call's number; its REPLY carries the same; 0 otherwise
  *     i32 status  REPLY: 0 or an ERR_*; 0 otherwise
  *     u32 len     payload bytes that follow
  *     char request_id[REQUEST_ID_LEN]  NUL-terminated, NUL-padded;
@@ -74,9 +74,9 @@ int priv_wire_encode(const struct priv_frame *f, uint8_t **out, size_t *out_len,
 		     struct err_info *ei);
 
 /* Read one whole frame from fd (blocking; EINTR retried): header, then
- * payload. 0 on success; 1 at a clean end of stream before a header;
- * ERR_PRIV_PROTOCOL for a malformed frame or a stream cut inside one;
- * ERR_INTERNAL for a read error. */
+ * payload. 0 on success (f is overwritten: clear it before); 1 at a clean
+ * end of stream before a header; ERR_PRIV_PROTOCOL for a malformed frame
+ * or a stream cut inside one; ERR_INTERNAL for a read error, ERR_NOMEM. */
 int priv_wire_read(int fd, bool from_api, struct priv_frame *f, struct err_info *ei);
 
 /* Write a whole buffer (EINTR retried, MSG_NOSIGNAL). 0 or ERR_INTERNAL. */
