@@ -12,6 +12,7 @@
 #include "ctl_backend.h"
 #include "ctl.pb-c.h"
 #include "log.h"
+#include "priv_events.h"
 #include "timefmt.h"
 
 #define BACKOFF_MIN_MS 100
@@ -26,7 +27,7 @@
 
 struct ctl_events {
 	char *path;
-	struct event_hub *hub;
+	struct ctl_events_sink sink;
 	int stop_fd; /* eventfd: readable once ctl_events_stop() began */
 	pthread_t thread;
 };
@@ -145,7 +146,7 @@ fail:
 	return r;
 }
 
-/* Read one frame and hand its event to the hub. Returns 0, or a negative
+/* Read one frame and hand its event to the sink. Returns 0, or a negative
  * ERR_* that ends the connection (detail in ei). */
 static int read_update(struct ctl_events *ce, int fd, struct err_info *ei)
 {
@@ -168,15 +169,15 @@ static int read_update(struct ctl_events *ce, int fd, struct err_info *ei)
 	if (r < 0)
 		return r;
 	/* A lost event makes the stream incomplete: reconnect, then resync. */
-	if ((r = event_hub_ingest(ce->hub, EVENT_FROM_CTL, ev)) < 0)
-		return err_set(ei, r, "out of memory for an event");
+	if ((r = ce->sink.ingest(ce->sink.arg, ev)) < 0)
+		return err_set(ei, r, "the event could not be passed on");
 	return 0;
 }
 
-/* How often a quiet subscription checks whether the hub found it deaf. */
+/* How often a quiet subscription checks whether the sink found it deaf. */
 #define DEAF_CHECK_MS 1000
 
-/* Serve one subscription until it ends, or until the hub finds it deaf
+/* Serve one subscription until it ends, or until the sink finds it deaf
  * (then it is renewed). Returns -1 when stopping, else 0 with the reason
  * in ei. */
 static int serve(struct ctl_events *ce, int fd, struct err_info *ei)
@@ -186,7 +187,7 @@ static int serve(struct ctl_events *ce, int fd, struct err_info *ei)
 
 		if (r < 0)
 			return -1;
-		if (r == 0 && event_hub_ctl_deaf(ce->hub)) {
+		if (r == 0 && ce->sink.deaf(ce->sink.arg)) {
 			err_set(ei, ERR_OCCTL_FAILED,
 				"ocserv sends nothing to this subscription (another subscriber, "
 				"such as occtl show events, holds ocserv's only one)");
@@ -205,8 +206,8 @@ static void publish_resync(struct ctl_events *ce)
 		event_free(ev);
 		ev = NULL;
 	}
-	if (ev == NULL || event_hub_ingest(ce->hub, EVENT_FROM_CTL, ev) < 0)
-		log_error("events: out of memory for the resync event");
+	if (ev == NULL || ce->sink.ingest(ce->sink.arg, ev) < 0)
+		log_error("events: the resync event could not be passed on");
 }
 
 /* The connection state across reconnects. */
@@ -218,7 +219,7 @@ struct conn_state {
 
 static void on_live(struct ctl_events *ce, struct conn_state *cs)
 {
-	event_hub_set_ctl_live(ce->hub, true);
+	ce->sink.set_live(ce->sink.arg, true);
 	if (cs->ever_live) {
 		log_notice("events: subscription to ocserv re-established");
 		publish_resync(ce);
@@ -258,7 +259,7 @@ static void *events_main(void *arg)
 			began = timefmt_mono_ms();
 			r = serve(ce, fd, &ei);
 			close(fd);
-			event_hub_set_ctl_live(ce->hub, false);
+			ce->sink.set_live(ce->sink.arg, false);
 			if (r < 0)
 				break;
 			if (timefmt_mono_ms() - began >= STABLE_MS)
@@ -275,7 +276,8 @@ static void *events_main(void *arg)
 	return NULL;
 }
 
-struct ctl_events *ctl_events_start(const char *socket, struct event_hub *hub, struct err_info *ei)
+struct ctl_events *ctl_events_start_sink(const char *socket, const struct ctl_events_sink *sink,
+					 struct err_info *ei)
 {
 	struct ctl_events *ce = calloc(1, sizeof(*ce));
 	int r;
@@ -285,7 +287,7 @@ struct ctl_events *ctl_events_start(const char *socket, struct event_hub *hub, s
 		err_set(ei, ERR_NOMEM, "out of memory");
 		return NULL;
 	}
-	ce->hub = hub;
+	ce->sink = *sink;
 	if ((ce->stop_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK)) < 0) {
 		err_set(ei, ERR_INTERNAL, "eventfd: %s", strerror(errno));
 		goto fail;
@@ -300,6 +302,14 @@ fail:
 	free(ce->path);
 	free(ce);
 	return NULL;
+}
+
+struct ctl_events *ctl_events_start(const char *socket, struct event_hub *hub, struct err_info *ei)
+{
+	struct ctl_events_sink sink;
+
+	priv_events_hub_sink(hub, &sink);
+	return ctl_events_start_sink(socket, &sink, ei);
 }
 
 void ctl_events_stop(struct ctl_events *ce)

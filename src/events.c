@@ -276,6 +276,8 @@ struct event_hub {
 	bool stopping, ctl_live, hook_heard;
 	bool ctl_deaf; /* the hook reported a connect the live subscription did not */
 	struct event_hub_stats st;
+	void (*on_deaf)(void *arg); /* set before use, read without the lock */
+	void *on_deaf_arg;
 };
 
 static uint64_t oldest_id(const struct event_hub *h)
@@ -507,12 +509,17 @@ static int ingest_locked(struct event_hub *h, enum event_source src, struct even
 int event_hub_ingest(struct event_hub *h, enum event_source src, struct event *ev)
 {
 	unsigned dropped = 0;
+	uint64_t missed;
 	int r;
 
 	pthread_mutex_lock(&h->lock);
+	missed = h->st.ctl_missed;
 	r = ingest_locked(h, src, ev, &dropped);
+	missed = h->st.ctl_missed - missed; /* 1 when it turned deaf just now */
 	pthread_mutex_unlock(&h->lock);
 	log_dropped(h, dropped);
+	if (missed > 0 && h->on_deaf != NULL)
+		h->on_deaf(h->on_deaf_arg);
 	return r;
 }
 
@@ -524,6 +531,12 @@ bool event_hub_ctl_deaf(struct event_hub *h)
 	deaf = h->ctl_live && h->ctl_deaf;
 	pthread_mutex_unlock(&h->lock);
 	return deaf;
+}
+
+void event_hub_on_deaf(struct event_hub *h, void (*fn)(void *arg), void *arg)
+{
+	h->on_deaf = fn;
+	h->on_deaf_arg = arg;
 }
 
 void event_hub_set_ctl_live(struct event_hub *h, bool live)

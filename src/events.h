@@ -107,6 +107,14 @@ void event_hub_set_ctl_live(struct event_hub *h, bool live);
  * other has gone. Cleared by event_hub_set_ctl_live(). */
 bool event_hub_ctl_deaf(struct event_hub *h);
 
+/* Have fn(arg) called each time the live subscription turns deaf, after
+ * event_hub_ingest() released the hub's lock, on the thread that ingested
+ * (the hook's): it must not block, only signal whoever renews the
+ * subscription in another process (priv_events.h). Without it (NULL, the
+ * default) the subscription asks event_hub_ctl_deaf() itself. Call before
+ * the first event_hub_ingest(). */
+void event_hub_on_deaf(struct event_hub *h, void (*fn)(void *arg), void *arg);
+
 /* Take one event from a source (ownership of ev passes to the hub, in
  * every case). Connects are published at once (from the hook only while the
  * subscription is not live). A disconnect is published at once when only

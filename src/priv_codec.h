@@ -7,7 +7,18 @@
  * Decoding is strict: an unknown member, a member of the wrong JSON type,
  * a string with a NUL, or a list that is not an array of strings makes the
  * whole value ERR_PRIV_PROTOCOL (the root side sent what it never sends).
- * Absent members decode as absent (-1 / NULL / empty). */
+ * Absent members decode as absent (-1 / NULL / empty).
+ *
+ * The format: a record is an object whose member names are the struct's
+ * (snake_case: "client_ip", "full_session"); an absent value (-1, NULL, an
+ * empty list) is left out, never null. Lists of records are arrays; a
+ * struct strv is an array of strings. An event's type is "connect",
+ * "disconnect" or "resync" and its id is left out while 0.
+ *
+ * Strings carry arbitrary bytes (ocserv passes on what clients send, and
+ * jansson holds only UTF-8): valid UTF-8 is a JSON string, anything else
+ * the object {"hex": "<two lowercase hex digits per byte>"}. A decoder
+ * accepts either form wherever a string belongs; neither may hold a NUL. */
 #pragma once
 
 #include <jansson.h>

@@ -29,17 +29,14 @@ bool terminate_is_hook_script(const char *path)
 	return memmem(buf, n, "ocserv-agent hook", 17) != NULL;
 }
 
-/* Read now, not at start: the operator may set the hook up later. This is
- * the file, not what the running ocserv loaded (a reload applies it):
- * capabilities report the last hook event seen, as proof it runs. */
-static bool hook_configured(const struct terminate_env *te)
+bool terminate_conf_runs_hook(const char *conf_path)
 {
 	struct ocserv_conf *c = NULL;
 	struct err_info ei = {{0}};
 	const char *script;
 	bool yes;
 
-	if (!te->hook_running || ocserv_conf_load(te->conf_path, &c, &ei) < 0)
+	if (ocserv_conf_load(conf_path, &c, &ei) < 0)
 		return false;
 	script = ocserv_conf_get(c, "connect-script");
 	yes = script != NULL && terminate_is_hook_script(script);
@@ -50,6 +47,31 @@ static bool hook_configured(const struct terminate_env *te)
 			yes = terminate_is_hook_script(e->value);
 	}
 	ocserv_conf_free(c);
+	return yes;
+}
+
+/* Asked now, not at start: the operator may set the hook up later. This is
+ * the file, not what the running ocserv loaded (a reload applies it):
+ * capabilities report the last hook event seen, as proof it runs. A failed
+ * question is a no (logged): the hook method is then not offered. */
+static bool hook_configured(const struct terminate_env *te)
+{
+	struct priv_error pe;
+	json_t *ret = NULL;
+	bool yes;
+
+	if (!te->hook_running)
+		return false;
+	if (te->priv == NULL)
+		return false;
+	if (priv_call(te->priv, NULL, PRIV_OCSERV_HOOK_CONFIGURED, json_object(), &ret, &pe) < 0) {
+		log_warning("terminate: cannot tell whether ocserv runs the hook: %s",
+			    pe.ei.detail);
+		priv_error_clear(&pe);
+		return false;
+	}
+	yes = json_is_true(json_object_get(ret, "configured"));
+	json_decref(ret);
 	return yes;
 }
 

@@ -17,6 +17,7 @@
 
 #include "hook_server.h"
 #include "ocserv.h"
+#include "priv.h"
 #include "revoke.h"
 #include "sessions.h"
 
@@ -25,8 +26,11 @@
 struct terminate_env {
 	struct ocserv *oc;
 	struct revoke *revoked;
-	bool hook_running;     /* the hook server listens */
-	const char *conf_path; /* ocserv.conf: is its connect-script our hook? (read each time) */
+	bool hook_running; /* the hook server listens */
+	/* Asked whether ocserv.conf's connect-script is our hook
+	 * (PRIV_OCSERV_HOOK_CONFIGURED, each time: the file is root's); NULL:
+	 * the hook method is unavailable. */
+	struct priv *priv;
 	_Atomic int64_t last_event; /* epoch of the last hook event; 0: none since start */
 };
 
@@ -59,6 +63,11 @@ int terminate_run(const struct terminate_env *te, const struct session_selector 
 /* True when path names our hook: its basename is ocserv-agent-hook, or the
  * script (at most 8 KiB) runs `ocserv-agent hook`. */
 bool terminate_is_hook_script(const char *path);
+
+/* True when the ocserv.conf at conf_path (read now) sets a connect-script,
+ * and it and every virtual host's own connect-script is our hook. The root
+ * side's PRIV_OCSERV_HOOK_CONFIGURED. */
+bool terminate_conf_runs_hook(const char *conf_path);
 
 /* The connect hook's decision (hook_decide_fn; app is a terminate_env):
  * refuse a connection that resumes a revoked session. Records the time of

@@ -16,6 +16,8 @@
 #include "ctl.h"
 #include "ctl_events.h"
 #include "events.h"
+#include "priv_events.h"
+#include "priv_ops.h"
 #include "timefmt.h"
 #include "unit.h"
 
@@ -356,19 +358,12 @@ static const char *nth_event(const char *text, int n)
 	return p;
 }
 
-static void test_thread_reconnects(void **state)
+/* What fake_main's three rounds leave in the hub. */
+static void check_reconnects(struct event_hub *h, struct ctl_events *ce, struct fake *f)
 {
-	struct event_hub *h = hub_make();
-	struct err_info ei = {""};
-	struct ctl_events *ce;
-	struct fake f;
 	const char *text;
 	int64_t t0;
 
-	(void)state;
-	fake_start(&f);
-	ce = ctl_events_start(sock_path, h, &ei);
-	assert_non_null(ce);
 	/* 6 updates, a resync after the close, a resync after the junk, 1 connect */
 	assert_true(wait_published(h, 9, 10000));
 	assert_true(wait_live(h, true, 2000));
@@ -385,12 +380,209 @@ static void test_thread_reconnects(void **state)
 	t0 = timefmt_mono_ms();
 	ctl_events_stop(ce);
 	assert_true(timefmt_mono_ms() - t0 < 500);
+	pthread_join(f->th, NULL);
+	assert_int_equal(f->rounds_done, 3);
+	assert_false(f->bad_request);
+	close(f->lfd);
+	unlink(sock_path);
+	/* the stop ends the subscription's liveness too */
+	assert_true(wait_live(h, false, 100));
+	event_hub_free(h);
+}
+
+static void test_thread_reconnects(void **state)
+{
+	struct event_hub *h = hub_make();
+	struct err_info ei = {""};
+	struct ctl_events *ce;
+	struct fake f;
+
+	(void)state;
+	fake_start(&f);
+	ce = ctl_events_start(sock_path, h, &ei);
+	assert_non_null(ce);
+	check_reconnects(h, ce, &f);
+}
+
+/* ---- across the privilege boundary (priv_events.h) ---- */
+
+static int wire_frames;
+
+/* The root sink's frames, through JSON text, to the api side's handler. */
+static int wire_send(void *arg, const json_t *payload, struct err_info *ei)
+{
+	char *text = json_dumps(payload, JSON_COMPACT);
+	json_t *j = text ? json_loads(text, 0, NULL) : NULL;
+
+	free(text);
+	if (j == NULL)
+		return err_set(ei, ERR_INTERNAL, "the payload is not JSON");
+	wire_frames++;
+	priv_events_deliver(arg, j);
+	json_decref(j);
+	return 0;
+}
+
+static int dead_send(void *arg, const json_t *payload, struct err_info *ei)
+{
+	(void)arg, (void)payload;
+	return err_set(ei, ERR_INTERNAL, "the api side is gone");
+}
+
+/* The same rounds with the subscription in the "root process" and the hub
+ * behind the EVENT frames: the hub sees the same. */
+static void test_thread_through_boundary(void **state)
+{
+	struct event_hub *h = hub_make();
+	struct priv_events_root *pr = priv_events_root_new(wire_send, h);
+	struct ctl_events_sink sink;
+	struct err_info ei = {""};
+	struct ctl_events *ce;
+	struct fake f;
+
+	(void)state;
+	assert_non_null(pr);
+	wire_frames = 0;
+	priv_events_root_sink(pr, &sink);
+	fake_start(&f);
+	ce = ctl_events_start_sink(sock_path, &sink, &ei);
+	assert_non_null(ce);
+	check_reconnects(h, ce, &f);
+	/* 9 events; live, then down and live twice; down at the stop */
+	assert_int_equal(wire_frames, 9 + 6);
+	priv_events_root_free(pr);
+}
+
+/* The api side's payloads: events, the state, and what it drops. */
+static void test_deliver(void **state)
+{
+	static const char *const dropped[] = {
+		"{}",
+		"{\"ctlLive\":1}",
+		"{\"ctlLive\":true,\"x\":1}",
+		"{\"source\":\"hook\",\"event\":{\"type\":\"connect\",\"vpn_session_id\":5}}",
+		"{\"source\":\"ctl\",\"event\":{\"type\":\"connect\",\"bogus\":5}}",
+	};
+	struct event_hub *h = hub_make();
+	struct event_hub_stats st;
+	json_t *j;
+
+	(void)state;
+	for (size_t i = 0; i < sizeof(dropped) / sizeof(dropped[0]); i++) {
+		j = json_loads(dropped[i], 0, NULL);
+		assert_non_null(j);
+		priv_events_deliver(h, j);
+		json_decref(j);
+	}
+	event_hub_stats(h, &st);
+	assert_int_equal(st.published, 0);
+	assert_false(st.ctl_live);
+	j = json_loads("{\"ctlLive\":true}", 0, NULL);
+	priv_events_deliver(h, j);
+	json_decref(j);
+	event_hub_stats(h, &st);
+	assert_true(st.ctl_live);
+	j = json_loads("{\"source\":\"ctl\",\"event\":{\"type\":\"connect\",\"vpn_session_id\":"
+		       "5,\"username\":\"alice\",\"id\":99}}",
+		       0, NULL);
+	priv_events_deliver(h, j);
+	json_decref(j);
+	/* The hub numbers events itself. */
+	assert_non_null(strstr(hub_text(h), "id: 1\nevent: connect\ndata: {\"id\":1,"));
+	event_hub_free(h);
+}
+
+/* A root sink whose frames cannot be sent: the event is dropped (and the
+ * subscription renewed), the thread goes on. */
+static void test_root_sink_send_fails(void **state)
+{
+	struct priv_events_root *pr = priv_events_root_new(dead_send, NULL);
+	struct ctl_events_sink sink;
+	struct event *ev = event_new(EVENT_CONNECT);
+
+	(void)state;
+	priv_events_root_sink(pr, &sink);
+	assert_int_equal(sink.ingest(sink.arg, ev), ERR_INTERNAL);
+	sink.set_live(sink.arg, false);
+	priv_events_root_free(pr);
+}
+
+/* Round 1 is deaf (another subscriber holds ocserv's one: nothing comes);
+ * round 2, after the renewal, sends a connect. */
+static void *deaf_main(void *arg)
+{
+	struct fake *f = arg;
+	int fd;
+
+	if ((fd = accept_sub(f)) < 0)
+		return NULL;
+	send_frame(fd, CTL_REP_USER_LIST, NULL, 0);
+	wait_eof(fd);
+	close(fd);
+	f->rounds_done = 1;
+	if ((fd = accept_sub(f)) < 0)
+		return NULL;
+	send_frame(fd, CTL_REP_USER_LIST, NULL, 0);
+	send_capture(fd, CTL_REP_TOP_UPDATE, "01-connect.bin");
+	wait_eof(fd);
+	close(fd);
+	f->rounds_done = 2;
+	return NULL;
+}
+
+/* The whole renewal loop: the hub (api side) finds the subscription deaf
+ * from a hook connect, its on_deaf wakes the renewer, which calls
+ * PRIV_EVENTS_RENEW, which the root sink's deaf() reports, so the
+ * subscription thread reconnects, and its set_live clears the hub's deaf. */
+static void test_deaf_renewed_across(void **state)
+{
+	struct event_hub *h = hub_make();
+	struct priv_root root = {0};
+	struct priv *p;
+	struct priv_events_renewer *rn;
+	struct ctl_events_sink sink;
+	struct event_hub_stats st;
+	struct err_info ei = {""};
+	struct sockaddr_un sa = {.sun_family = AF_UNIX};
+	struct ctl_events *ce;
+	struct event *hook_ev = event_new(EVENT_CONNECT);
+	struct fake f = {0};
+
+	(void)state;
+	root.events = priv_events_root_new(wire_send, h);
+	p = priv_local_new(&root);
+	rn = priv_events_renewer_start(p, &ei);
+	assert_non_null(rn);
+	event_hub_on_deaf(h, priv_events_renewer_notify, rn);
+	priv_events_root_sink(root.events, &sink);
+	strcpy(sa.sun_path, sock_path);
+	f.lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	assert_int_equal(bind(f.lfd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(f.lfd, 4), 0);
+	assert_int_equal(pthread_create(&f.th, NULL, deaf_main, &f), 0);
+	ce = ctl_events_start_sink(sock_path, &sink, &ei);
+	assert_non_null(ce);
+	assert_true(wait_live(h, true, 2000));
+	hook_ev->vpn_session_id = 777;
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, hook_ev), 0);
+	event_hub_stats(h, &st);
+	assert_int_equal(st.ctl_missed, 1);
+	/* the hook's connect, the resync after renewal, round 2's connect */
+	assert_true(wait_published(h, 3, 5000));
+	assert_int_equal(f.rounds_done, 1);
+	event_hub_stats(h, &st);
+	assert_true(st.ctl_live);
+	assert_false(st.ctl_deaf);
+	ctl_events_stop(ce);
 	pthread_join(f.th, NULL);
-	assert_int_equal(f.rounds_done, 3);
+	assert_int_equal(f.rounds_done, 2);
 	assert_false(f.bad_request);
 	close(f.lfd);
 	unlink(sock_path);
 	event_hub_free(h);
+	priv_events_renewer_stop(rn);
+	priv_free(p);
+	priv_events_root_free(root.events);
 }
 
 static void test_thread_no_server(void **state)
@@ -455,6 +647,10 @@ int main(void)
 		cmocka_unit_test_setup_teardown(test_thread_no_server, setup, teardown),
 		cmocka_unit_test_setup_teardown(test_thread_stop_while_subscribing, setup,
 						teardown),
+		cmocka_unit_test_setup_teardown(test_thread_through_boundary, setup, teardown),
+		cmocka_unit_test(test_deliver),
+		cmocka_unit_test(test_root_sink_send_fails),
+		cmocka_unit_test_setup_teardown(test_deaf_renewed_across, setup, teardown),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

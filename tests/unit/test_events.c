@@ -831,6 +831,52 @@ static void test_deaf_subscription(void **state)
 	event_hub_free(h);
 }
 
+struct deaf_seen {
+	struct event_hub *h;
+	int calls;
+	bool deaf; /* what the hub said inside the callback */
+};
+
+/* Calls back into the hub: that would deadlock under the hub's lock. */
+static void on_deaf(void *arg)
+{
+	struct deaf_seen *d = arg;
+
+	d->calls++;
+	d->deaf = event_hub_ctl_deaf(d->h);
+}
+
+/* The hub tells whoever renews the subscription elsewhere (priv_events.h)
+ * once each time the subscription turns deaf, outside its lock. */
+static void test_on_deaf(void **state)
+{
+	struct event_hub *h = hub_make(16, 8, 0, 0);
+	struct deaf_seen d = {h, 0, false};
+
+	(void)state;
+	event_hub_on_deaf(h, on_deaf, &d);
+	/* down: the hook's connects are the only ones, nothing is deaf */
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 5, "a")), 0);
+	assert_int_equal(d.calls, 0);
+	event_hub_set_ctl_live(h, true);
+	/* reported by the subscription first: not deaf */
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_CTL, ev_make(EVENT_CONNECT, 6, "a")), 0);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 6, "a")), 0);
+	assert_int_equal(d.calls, 0);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 7, "a")), 0);
+	assert_int_equal(d.calls, 1);
+	assert_true(d.deaf);
+	/* still deaf: no second call */
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 8, "a")), 0);
+	assert_int_equal(d.calls, 1);
+	/* renewed, and deaf again */
+	event_hub_set_ctl_live(h, false);
+	event_hub_set_ctl_live(h, true);
+	assert_int_equal(event_hub_ingest(h, EVENT_FROM_HOOK, ev_make(EVENT_CONNECT, 9, "a")), 0);
+	assert_int_equal(d.calls, 2);
+	event_hub_free(h);
+}
+
 /* One source only: nothing waits; hook connects only while the
  * subscription is down. */
 static void test_single_source(void **state)
@@ -892,6 +938,7 @@ int main(void)
 		cmocka_unit_test(test_merge_timeout),
 		cmocka_unit_test(test_late_hook_report_after_start),
 		cmocka_unit_test(test_deaf_subscription),
+		cmocka_unit_test(test_on_deaf),
 		cmocka_unit_test(test_single_source),
 	};
 

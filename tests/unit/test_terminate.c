@@ -11,6 +11,7 @@
 #include "err.h"
 #include "hook_server.h"
 #include "ocserv.h"
+#include "priv_ops.h"
 #include "revoke.h"
 #include "session.h"
 #include "terminate.h"
@@ -246,6 +247,9 @@ static int all_calls(void)
 
 static char tmpdir[64], conf[128], hook_named[128], hook_exec[128], other_script[128];
 static struct terminate_env te;
+/* The root side that reads ocserv.conf (PRIV_OCSERV_HOOK_CONFIGURED). */
+static struct agent_config cfg;
+static struct priv_root root;
 
 static int group_setup(void **state)
 {
@@ -264,13 +268,17 @@ static int group_setup(void **state)
 	    unit_write_str(other_script, "#!/bin/sh\nlogger connected\nexit 0\n") < 0)
 		return -1;
 	te.oc = ocserv_new(&fake_ops, NULL);
-	te.conf_path = conf;
-	return te.oc ? 0 : -1;
+	cfg.ocserv_conf_path = conf;
+	root.cfg = &cfg;
+	root.oc = te.oc;
+	te.priv = priv_local_new(&root);
+	return te.oc && te.priv ? 0 : -1;
 }
 
 static int group_teardown(void **state)
 {
 	(void)state;
+	priv_free(te.priv);
 	ocserv_free(te.oc);
 	unit_rmtree(tmpdir);
 	free(alice_150);
@@ -448,6 +456,50 @@ static void test_support(void **state)
 	assert_false(ts.supported);
 	assert_string_equal(ts.version, "");
 	assert_int_equal(all_calls(), 0);
+}
+
+/* A struct priv whose every call fails, as when the root side is gone. */
+static int broken_call(void *impl, const char *request_id, enum priv_op op, json_t *args,
+		       json_t **ret, struct priv_error *pe)
+{
+	(void)impl, (void)request_id, (void)op, (void)ret;
+	json_decref(args);
+	return err_set(&pe->ei, ERR_PRIV_PROTOCOL, "the root side is gone");
+}
+
+static void broken_free(void *impl)
+{
+	(void)impl;
+}
+
+/* ocserv.conf is root's: the hook method is offered only when the root
+ * side says the hook is configured. */
+static void test_support_asks_root(void **state)
+{
+	static const struct priv_vtable broken_vt = {broken_call, broken_free};
+	struct priv *ours = te.priv, *broken = priv_new(&broken_vt, NULL);
+	struct terminate_support ts;
+
+	(void)state;
+	assert_non_null(broken);
+	fk.version = "1.1.6";
+	te.hook_running = true;
+	write_conf(hook_named);
+	assert_true(terminate_conf_runs_hook(conf));
+	terminate_support(&te, &ts);
+	assert_string_equal(ts.method, "hook");
+	te.priv = NULL;
+	terminate_support(&te, &ts);
+	assert_false(ts.supported);
+	te.priv = broken;
+	terminate_support(&te, &ts);
+	assert_false(ts.supported);
+	assert_non_null(strstr(ts.reason, "not ocserv-agent-hook"));
+	te.priv = ours;
+	write_conf(other_script);
+	assert_false(terminate_conf_runs_hook(conf));
+	assert_false(terminate_conf_runs_hook("/nonexistent/ocserv.conf"));
+	priv_free(broken);
 }
 
 /* ---- terminate_run, native ---- */
@@ -823,6 +875,7 @@ int main(void)
 		T(test_is_hook_script),	     T(test_support),	    T(test_native_by_id),
 		T(test_native_by_user),	     T(test_hook_by_user),  T(test_hook_by_id),
 		T(test_hook_unrevocable_id), T(test_not_supported), T(test_hook_decide),
+		T(test_support_asks_root),
 #undef T
 	};
 
