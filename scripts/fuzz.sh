@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 secs=${1:-600}; shift || true
-targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(occtl api env radius ocserv_conf local ocpasswd userconf ctl events conf_edit diff conf_schema)
+targets=("$@"); [ ${#targets[@]} -gt 0 ] || targets=(occtl api env radius ocserv_conf local ocpasswd userconf ctl events conf_edit diff conf_schema priv_wire priv_ops priv_codec)
 
 if ! command -v clang >/dev/null || ! ls /usr/lib/llvm-*/lib/clang/*/lib/linux/libclang_rt.fuzzer-x86_64.a >/dev/null 2>&1; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -qq clang libclang-rt-dev >/dev/null

@@ -42,7 +42,7 @@ unit build-asan
 
 # Fuzz corpus regression: every saved input through every parser, under ASan+UBSan.
 # Their log lines go to a file, shown only when a target fails.
-for t in occtl api env radius ocserv_conf local ocpasswd userconf ctl events conf_edit diff conf_schema; do
+for t in occtl api env radius ocserv_conf local ocpasswd userconf ctl events conf_edit diff conf_schema priv_wire priv_ops priv_codec; do
 	log=$(mktemp /tmp/oa-fuzz.XXXXXX)
 	if build-asan/tests/fuzz/fuzz_$t tests/fuzz/corpus/$t/* >"$log" 2>&1; then
 		echo "fuzz corpus regression: fuzz_$t $(tail -n 1 "$log")"

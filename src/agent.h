@@ -11,6 +11,7 @@
 #include "hook_server.h"
 #include "ocserv.h"
 #include "priv.h"
+#include "priv_events.h"
 #include "ratelimit.h"
 #include "terminate.h"
 
@@ -36,5 +37,6 @@ struct agent {
 	struct accounts accounts;	/* the password file, from cfg (root side only:
 					   handlers use priv) */
 	struct event_hub *events;	/* connect/disconnect events (GET /ocserv/events) */
-	struct ctl_events *ctl_events;	/* ocserv's events subscription; NULL when off */
+	struct priv_events_renewer *renewer; /* api process: renews the root side's
+						 subscription when the hub finds it deaf */
 };

@@ -346,7 +346,6 @@ static int setup(void **state)
 	ag.terminate.oc = ag.oc;
 	ag.terminate.priv = ag.priv; /* asks whether ocserv.conf runs the hook */
 	ag.terminate.hook_running = false;
-	ag.terminate.conf_path = ocserv_conf;
 	unlink(ocserv_conf);
 	unlink(fake_ocserv_argv);
 	return ag.terminate.revoked ? 0 : -1;
