@@ -2,6 +2,10 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <microhttpd.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -11,9 +15,10 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "config.h"
 #include "log.h"
-#include "uri.h"
 #include "timefmt.h"
+#include "uri.h"
 
 #define MAX_HEADER_VALUE 8192
 #define MAX_LOGGED_PATH	 200
@@ -27,8 +32,36 @@
 /* At shutdown, how long ended streams get to send their last chunk before
  * the daemon stops and cuts the ones whose client does not read. */
 #define STREAM_END_WAIT_MS 1000
+/* Certificates in a chain we serve or accept. */
+#define TLS_MAX_CHAIN 16
+/* Whatever the operator's priority string says: TLS 1.2 and later only. */
+#define TLS_MIN_VERSION_SUFFIX	 ":-VERS-SSL3.0:-VERS-TLS1.0:-VERS-TLS1.1"
+#define DEFAULT_MAX_CONNECTIONS	 512u
+#define DEFAULT_MAX_HEADER_BYTES 16384u
 
-enum req_state { RQ_RECEIVING, RQ_QUEUED, RQ_DONE };
+/* RQ_ANSWERED: refused by the transport itself (431) before any work. */
+enum req_state { RQ_RECEIVING, RQ_QUEUED, RQ_DONE, RQ_ANSWERED };
+
+/* The certificate, key and client CA that handshakes use. The server holds
+ * one reference to the current slot, every TLS connection one to the slot
+ * current when it was accepted: http_server_set_tls() swaps the server's,
+ * and a slot is freed when its last connection closes. */
+struct tls_slot {
+	atomic_uint refs;
+	gnutls_pcert_st pcert[TLS_MAX_CHAIN];
+	unsigned n_pcert;
+	gnutls_privkey_t key;
+	gnutls_x509_trust_list_t trust; /* NULL: no client certificates asked for */
+};
+
+/* A TLS connection (libmicrohttpd's socket context), from accept to close;
+ * used only on the connection's polling thread. */
+struct tls_conn {
+	struct tls_slot *slot;
+	bool served;  /* a request arrived: the handshake completed */
+	bool checked; /* peer holds the verdict on the client certificate */
+	struct http_peer_cert peer;
+};
 
 /* Per-request context: created on the first access-handler call, freed in
  * the completion callback. Owned by the polling thread except while queued,
@@ -67,6 +100,11 @@ struct http_server {
 	unsigned n_streams;
 	pthread_cond_t streams_gone; /* n_streams dropped to 0 */
 	_Atomic bool streams_ending; /* readers end, nothing sleeps any more */
+	size_t max_header_bytes;
+	bool tls;
+	pthread_mutex_t tls_lock; /* guards slot */
+	struct tls_slot *slot;	  /* current TLS material; NULL without TLS */
+	atomic_ullong n_refused, n_headers_too_large, n_bodies_too_large, n_tls_failed;
 };
 
 /* A stream response. Lock order: the server's lock, then this lock, then
@@ -177,6 +215,378 @@ static bool enqueue(struct http_server *s, struct req_ctx *ctx)
 	return true;
 }
 
+/* ---- TLS ---- */
+
+static void slot_free(struct tls_slot *t)
+{
+	for (unsigned i = 0; i < t->n_pcert; i++)
+		gnutls_pcert_deinit(&t->pcert[i]);
+	if (t->key != NULL)
+		gnutls_privkey_deinit(t->key);
+	if (t->trust != NULL)
+		gnutls_x509_trust_list_deinit(t->trust, 1);
+	free(t);
+}
+
+static void slot_unref(struct tls_slot *t)
+{
+	if (t != NULL && atomic_fetch_sub(&t->refs, 1) == 1)
+		slot_free(t);
+}
+
+/* The server's current slot, with a reference for the caller. */
+static struct tls_slot *slot_get(struct http_server *s)
+{
+	struct tls_slot *t;
+
+	pthread_mutex_lock(&s->tls_lock);
+	t = s->slot;
+	if (t != NULL)
+		atomic_fetch_add(&t->refs, 1);
+	pthread_mutex_unlock(&s->tls_lock);
+	return t;
+}
+
+static gnutls_datum_t datum(const char *p, size_t len)
+{
+	return (gnutls_datum_t){.data = (unsigned char *)p, .size = (unsigned)len};
+}
+
+/* GnuTLS refuses a key that does not belong to the certificate when both
+ * are loaded into a credential: a scratch one, for that check only. */
+static int check_pair(const struct http_tls_material *m, struct err_info *ei)
+{
+	gnutls_datum_t c = datum(m->cert, m->cert_len), k = datum(m->key, m->key_len);
+	gnutls_certificate_credentials_t cred;
+	int g;
+
+	if (gnutls_certificate_allocate_credentials(&cred) < 0)
+		return err_set(ei, ERR_NOMEM, "out of memory");
+	g = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
+	gnutls_certificate_free_credentials(cred);
+	if (g < 0)
+		return err_set(ei, ERR_BAD_REQUEST, "certificate and key: %s", gnutls_strerror(g));
+	return 0;
+}
+
+static int slot_load(struct tls_slot *t, const struct http_tls_material *m, struct err_info *ei)
+{
+	gnutls_datum_t c = datum(m->cert, m->cert_len), k = datum(m->key, m->key_len);
+	int g;
+
+	t->n_pcert = TLS_MAX_CHAIN;
+	g = gnutls_pcert_list_import_x509_raw(t->pcert, &t->n_pcert, &c, GNUTLS_X509_FMT_PEM, 0);
+	if (g < 0) {
+		t->n_pcert = 0;
+		return err_set(ei, ERR_BAD_REQUEST, "certificate: %s", gnutls_strerror(g));
+	}
+	if ((g = gnutls_privkey_init(&t->key)) < 0 ||
+	    (g = gnutls_privkey_import_x509_raw(t->key, &k, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0)
+		return err_set(ei, ERR_BAD_REQUEST, "private key: %s", gnutls_strerror(g));
+	if (m->client_ca == NULL)
+		return 0;
+	gnutls_datum_t ca = datum(m->client_ca, m->client_ca_len);
+	if ((g = gnutls_x509_trust_list_init(&t->trust, 0)) < 0)
+		return err_set(ei, ERR_NOMEM, "trust list: %s", gnutls_strerror(g));
+	g = gnutls_x509_trust_list_add_trust_mem(t->trust, &ca, NULL, GNUTLS_X509_FMT_PEM, 0, 0);
+	if (g <= 0)
+		return err_set(ei, ERR_BAD_REQUEST, "client CA: %s",
+			       g < 0 ? gnutls_strerror(g) : "no certificate");
+	return 0;
+}
+
+/* A slot with one reference, or NULL with the reason in ei. */
+static struct tls_slot *slot_new(const struct http_tls_material *m, struct err_info *ei)
+{
+	struct tls_slot *t;
+
+	if (m->cert == NULL || m->key == NULL) {
+		err_set(ei, ERR_BAD_REQUEST, "no certificate or key");
+		return NULL;
+	}
+	if (check_pair(m, ei) < 0)
+		return NULL;
+	if ((t = calloc(1, sizeof(*t))) == NULL) {
+		err_set(ei, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	atomic_init(&t->refs, 1);
+	if (slot_load(t, m, ei) < 0) {
+		slot_free(t);
+		return NULL;
+	}
+	return t;
+}
+
+/* The TLS state of the connection a GnuTLS session belongs to.
+ * libmicrohttpd makes the connection the session's user pointer. */
+static struct tls_conn *conn_of_session(gnutls_session_t session)
+{
+	struct MHD_Connection *c = gnutls_session_get_ptr(session);
+	const union MHD_ConnectionInfo *ci;
+
+	if (c == NULL)
+		return NULL;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	return ci != NULL ? ci->socket_context : NULL;
+}
+
+/* GnuTLS asks for the server's certificate during each handshake: the
+ * connection's slot, which stays alive (referenced) until it closes, as
+ * GnuTLS keeps pointing at what this returns. */
+static int tls_cert_cb(gnutls_session_t session, const gnutls_datum_t *req_ca_dn, int nreqs,
+		       const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+		       gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *pkey)
+{
+	struct tls_conn *tc = conn_of_session(session);
+
+	(void)req_ca_dn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (tc == NULL || tc->slot == NULL)
+		return -1; /* the handshake fails */
+	*pcert = tc->slot->pcert;
+	*pcert_length = tc->slot->n_pcert;
+	*pkey = tc->slot->key;
+	return 0;
+}
+
+static gnutls_session_t conn_session(struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+
+	return ci != NULL ? ci->tls_session : NULL;
+}
+
+/* Whether the client's Finished message came: then the handshake was
+ * complete (the last handshake message a server receives). */
+static bool handshake_done(gnutls_session_t session)
+{
+	return session != NULL &&
+	       gnutls_handshake_get_last_in(session) == GNUTLS_HANDSHAKE_FINISHED;
+}
+
+/* The connection takes the current slot and, with a client CA, asks for a
+ * certificate (GNUTLS_CERT_REQUEST: a client without one still connects;
+ * authentication decides what that means). */
+static void tls_conn_start(struct http_server *s, struct MHD_Connection *c, void **socket_context)
+{
+	struct tls_conn *tc = calloc(1, sizeof(*tc));
+	gnutls_session_t session = conn_session(c);
+
+	if (tc == NULL)
+		return; /* no slot: tls_cert_cb fails the handshake */
+	tc->slot = slot_get(s);
+	if (session != NULL && tc->slot != NULL && tc->slot->trust != NULL)
+		gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+	*socket_context = tc;
+}
+
+static void tls_conn_end(struct http_server *s, struct MHD_Connection *c, void **socket_context)
+{
+	struct tls_conn *tc = *socket_context;
+
+	if (tc == NULL)
+		return;
+	if (!tc->served && !handshake_done(conn_session(c)))
+		atomic_fetch_add(&s->n_tls_failed, 1);
+	slot_unref(tc->slot);
+	free(tc);
+	*socket_context = NULL;
+}
+
+static void on_connection(void *cls, struct MHD_Connection *c, void **socket_context,
+			  enum MHD_ConnectionNotificationCode code)
+{
+	struct http_server *s = cls;
+
+	if (!s->tls)
+		return;
+	if (code == MHD_CONNECTION_NOTIFY_STARTED)
+		tls_conn_start(s, c, socket_context);
+	else
+		tls_conn_end(s, c, socket_context);
+}
+
+static void peer_pin(const gnutls_datum_t *der, char pin[72])
+{
+	unsigned char h[32];
+
+	pin[0] = '\0';
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, der->data, der->size, h) < 0)
+		return;
+	memcpy(pin, "sha256:", 7);
+	for (size_t i = 0; i < sizeof(h); i++)
+		snprintf(pin + 7 + 2 * i, 3, "%02x", h[i]);
+}
+
+/* The subject's CN, with control characters made '?' (it is logged). */
+static void peer_cn(gnutls_x509_crt_t crt, char *cn, size_t len)
+{
+	size_t size = len;
+
+	if (gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size) < 0 ||
+	    size >= len) {
+		cn[0] = '\0';
+		return;
+	}
+	cn[size] = '\0';
+	for (size_t i = 0; i < size; i++)
+		if ((unsigned char)cn[i] < 0x20 || cn[i] == 0x7f)
+			cn[i] = '?';
+}
+
+/* Chain to the CA, validity dates and the TLS WWW client purpose (a
+ * certificate whose extended key usage lists only server authentication
+ * fails); crts[0] is the client's own. */
+static void peer_check_chain(gnutls_x509_trust_list_t trust, gnutls_x509_crt_t *crts, unsigned n,
+			     struct http_peer_cert *p)
+{
+	gnutls_typed_vdata_st vd = {.type = GNUTLS_DT_KEY_PURPOSE_OID,
+				    .data = (unsigned char *)GNUTLS_KP_TLS_WWW_CLIENT};
+	gnutls_datum_t out = {0};
+	unsigned status = 0;
+	int g = gnutls_x509_trust_list_verify_crt2(trust, crts, n, &vd, 1, 0, &status, NULL);
+
+	if (g < 0) {
+		snprintf(p->problem, sizeof(p->problem), "%s", gnutls_strerror(g));
+	} else if (status != 0) {
+		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &out,
+								 0) == 0)
+			snprintf(p->problem, sizeof(p->problem), "%s", (const char *)out.data);
+		else
+			snprintf(p->problem, sizeof(p->problem), "verification status 0x%x",
+				 status);
+		gnutls_free(out.data);
+	} else {
+		p->verified = true;
+	}
+}
+
+/* The verdict on the client certificate of a session, against trust. */
+static void peer_verify(gnutls_session_t session, gnutls_x509_trust_list_t trust,
+			struct http_peer_cert *p)
+{
+	gnutls_x509_crt_t crts[TLS_MAX_CHAIN];
+	unsigned n = 0, ok = 0;
+	const gnutls_datum_t *der = session ? gnutls_certificate_get_peers(session, &n) : NULL;
+
+	memset(p, 0, sizeof(*p));
+	if (der == NULL || n == 0) {
+		snprintf(p->problem, sizeof(p->problem), "no client certificate");
+		return;
+	}
+	p->present = true;
+	peer_pin(&der[0], p->pin);
+	if (n > TLS_MAX_CHAIN) {
+		snprintf(p->problem, sizeof(p->problem), "chain of %u certificates", n);
+		return;
+	}
+	for (; ok < n; ok++) {
+		if (gnutls_x509_crt_init(&crts[ok]) < 0)
+			break;
+		if (gnutls_x509_crt_import(crts[ok], &der[ok], GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(crts[ok]);
+			break;
+		}
+	}
+	if (ok < n) {
+		snprintf(p->problem, sizeof(p->problem), "certificate %u does not parse", ok);
+	} else {
+		peer_cn(crts[0], p->cn, sizeof(p->cn));
+		peer_check_chain(trust, crts, n, p);
+	}
+	for (unsigned i = 0; i < ok; i++)
+		gnutls_x509_crt_deinit(crts[i]);
+}
+
+/* rq->tls and rq->peer: the client certificate is checked on the first
+ * request of a connection, against the CA of the connection's slot. */
+static void conn_tls(struct http_server *s, struct MHD_Connection *c, struct http_request *rq)
+{
+	const union MHD_ConnectionInfo *ci;
+	struct tls_conn *tc;
+
+	rq->tls = s->tls;
+	if (!s->tls)
+		return;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_SOCKET_CONTEXT);
+	tc = ci != NULL ? ci->socket_context : NULL;
+	if (tc == NULL)
+		return;
+	tc->served = true;
+	if (!tc->checked && tc->slot != NULL && tc->slot->trust != NULL)
+		peer_verify(conn_session(c), tc->slot->trust, &tc->peer);
+	tc->checked = true;
+	rq->peer = tc->peer;
+}
+
+/* rq->client_ip: an IPv4-mapped IPv6 address is written as IPv4, so that
+ * one client has one address whatever the socket. */
+static void conn_ip(struct MHD_Connection *c, struct http_request *rq)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	const struct sockaddr *sa = ci != NULL ? ci->client_addr : NULL;
+
+	rq->client_ip[0] = '\0';
+	if (sa == NULL)
+		return;
+	if (sa->sa_family == AF_INET) {
+		const struct sockaddr_in *in4 = (const struct sockaddr_in *)sa;
+		inet_ntop(AF_INET, &in4->sin_addr, rq->client_ip, sizeof(rq->client_ip));
+	} else if (sa->sa_family == AF_INET6) {
+		const struct sockaddr_in6 *in6 = (const struct sockaddr_in6 *)sa;
+		if (IN6_IS_ADDR_V4MAPPED(&in6->sin6_addr))
+			inet_ntop(AF_INET, &in6->sin6_addr.s6_addr[12], rq->client_ip,
+				  sizeof(rq->client_ip));
+		else
+			inet_ntop(AF_INET6, &in6->sin6_addr, rq->client_ip, sizeof(rq->client_ip));
+	}
+}
+
+/* The priority string handed to GnuTLS: the operator's, with every version
+ * before TLS 1.2 taken out. NULL with the reason when GnuTLS refuses it or
+ * nothing of TLS 1.2 or later is left. */
+static char *tls_priorities(const char *base, struct err_info *ei)
+{
+	gnutls_priority_t p;
+	const char *where = NULL;
+	const unsigned *list;
+	size_t len;
+	char *str;
+	int g, n;
+	bool ok = false;
+
+	base = base != NULL ? base : CONFIG_TLS_PRIORITIES;
+	len = strlen(base) + sizeof(TLS_MIN_VERSION_SUFFIX);
+	if ((str = malloc(len)) == NULL) {
+		err_set(ei, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	snprintf(str, len, "%s%s", base, TLS_MIN_VERSION_SUFFIX);
+	g = gnutls_priority_init(&p, str, &where);
+	if (g < 0) {
+		err_set(ei, ERR_BAD_REQUEST,
+			"AGENT_TLS_PRIORITIES '%s' is invalid near '%.40s': %s", base,
+			where != NULL ? where : "", gnutls_strerror(g));
+		free(str);
+		return NULL;
+	}
+	n = gnutls_priority_protocol_list(p, &list); /* list lives in p */
+	for (int i = 0; i < n && !ok; i++)
+		ok = list[i] == GNUTLS_TLS1_2 || list[i] == GNUTLS_TLS1_3;
+	gnutls_priority_deinit(p);
+	if (ok)
+		return str;
+	err_set(ei, ERR_BAD_REQUEST, "AGENT_TLS_PRIORITIES '%s' enables neither TLS 1.2 nor 1.3",
+		base);
+	free(str);
+	return NULL;
+}
+
 /* ---- request intake ---- */
 
 static int append_body(struct req_ctx *ctx, const char *data, size_t len)
@@ -184,6 +594,8 @@ static int append_body(struct req_ctx *ctx, const char *data, size_t len)
 	size_t max = ctx->srv->max_body;
 
 	if (ctx->rq.body_too_large || ctx->rq.body_len + len > max) {
+		if (!ctx->rq.body_too_large)
+			atomic_fetch_add(&ctx->srv->n_bodies_too_large, 1);
 		ctx->rq.body_too_large = true;
 		return 0;
 	}
@@ -312,6 +724,8 @@ static struct req_ctx *ctx_new(struct http_server *s, struct MHD_Connection *c, 
 	}
 	ctx->rq.method = ctx->method;
 	ctx->rq.path = ctx->path;
+	conn_ip(c, &ctx->rq);
+	conn_tls(s, c, &ctx->rq);
 	request_id_new(ctx->rq.id);
 	clock_gettime(CLOCK_MONOTONIC, &ctx->start);
 	return ctx;
@@ -554,6 +968,35 @@ static void wait_streams(struct http_server *s, unsigned ms)
 	pthread_mutex_unlock(&s->lock);
 }
 
+static bool headers_too_large(struct http_server *s, struct MHD_Connection *c)
+{
+	const union MHD_ConnectionInfo *ci =
+		MHD_get_connection_info(c, MHD_CONNECTION_INFO_REQUEST_HEADER_SIZE);
+
+	return ci != NULL && ci->header_size > s->max_header_bytes;
+}
+
+/* 431 with the API's error envelope, answered by the transport at once (on
+ * the first call: libmicrohttpd then closes the connection, as it should
+ * with a client that sends such requests). */
+static enum MHD_Result send_headers_too_large(struct req_ctx *ctx)
+{
+	char buf[256];
+	int n = snprintf(
+		buf, sizeof(buf),
+		"{\"ok\":false,\"error\":{\"code\":\"HEADERS_TOO_LARGE\",\"message\":"
+		"\"request line and headers larger than %zu bytes\",\"requestId\":\"%s\"}}",
+		ctx->srv->max_header_bytes, ctx->rq.id);
+
+	atomic_fetch_add(&ctx->srv->n_headers_too_large, 1);
+	atomic_store(&ctx->state, RQ_ANSWERED);
+	ctx->rs.status = 431;
+	if (n < 0 || (size_t)n >= sizeof(buf) || (ctx->rs.body = strdup(buf)) == NULL)
+		return MHD_NO;
+	ctx->rs.body_len = (size_t)n;
+	return send_buffer(ctx);
+}
+
 /* libmicrohttpd 0.9.75 closes the connection if a response is queued on the
  * first call for a request, so the first call only sets up the context. */
 static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char *url,
@@ -565,7 +1008,13 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *c, const char
 
 	if (ctx == NULL) {
 		*con_cls = ctx = ctx_new(s, c, url, method);
+		if (ctx != NULL && headers_too_large(s, c))
+			return send_headers_too_large(ctx);
 		return ctx ? MHD_YES : MHD_NO;
+	}
+	if (atomic_load(&ctx->state) == RQ_ANSWERED) {
+		*upload_data_size = 0; /* discarded: the connection closes after the 431 */
+		return MHD_YES;
 	}
 	if (*upload_data_size != 0) {
 		int r = append_body(ctx, upload_data, *upload_data_size);
@@ -622,10 +1071,18 @@ static void on_completed(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void mhd_log(void *cls, const char *fmt, va_list ap)
 {
+	struct http_server *s = cls;
 	char buf[512];
 
 	vsnprintf(buf, sizeof(buf), fmt, ap);
 	buf[strcspn(buf, "\n")] = '\0';
+	/* libmicrohttpd has no other way to tell that it turned a client
+	 * away at its connection limits, or answered 431 itself (a header
+	 * block too large for its memory pool; see daemon_options()). */
+	if (strstr(buf, "connection limit") != NULL)
+		atomic_fetch_add(&s->n_refused, 1);
+	else if (strstr(buf, "response code is 431") != NULL)
+		atomic_fetch_add(&s->n_headers_too_large, 1);
 	log_msg(LOG_WARNING, NULL, "libmicrohttpd: %s", buf);
 }
 
@@ -667,6 +1124,8 @@ static void server_free(struct http_server *s)
 {
 	stop_workers(s);
 	free(s->workers);
+	slot_unref(s->slot);
+	pthread_mutex_destroy(&s->tls_lock);
 	pthread_mutex_destroy(&s->lock);
 	pthread_cond_destroy(&s->cond);
 	pthread_cond_destroy(&s->idle);
@@ -687,20 +1146,18 @@ static int start_workers(struct http_server *s, unsigned n, struct err_info *ei)
 	return 0;
 }
 
-struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
-				      void *app, struct err_info *ei)
+static struct http_server *server_new(const struct http_server_options *o, http_handler_fn *fn,
+				      void *app)
 {
 	struct http_server *s = calloc(1, sizeof(*s));
-	struct sockaddr_storage ss;
-	bool ipv6;
+	pthread_condattr_t ca;
 
 	if (s == NULL)
 		return NULL;
-	pthread_condattr_t ca;
-
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->tls_lock, NULL);
 	pthread_cond_init(&s->cond, NULL);
 	pthread_cond_init(&s->idle, &ca);
 	pthread_cond_init(&s->streams_gone, &ca);
@@ -708,23 +1165,99 @@ struct http_server *http_server_start(const struct http_server_options *o, http_
 	s->fn = fn;
 	s->app = app;
 	s->max_body = o->max_body;
-	if (bind_address(o->host, o->port, &ss, &ipv6) < 0) {
-		err_set(ei, ERR_BAD_REQUEST, "cannot bind to '%s'", o->host);
-		server_free(s);
-		return NULL;
+	s->max_header_bytes = o->max_header_bytes ? o->max_header_bytes : DEFAULT_MAX_HEADER_BYTES;
+	return s;
+}
+
+/* The options that depend on o: where to listen, limits, TLS. items must
+ * have room for 12. */
+static int daemon_options(const struct http_server_options *o, struct http_server *s,
+			  struct sockaddr_storage *ss, const char *priorities,
+			  struct MHD_OptionItem *items, unsigned *flags, struct err_info *ei)
+{
+	/* libmicrohttpd parses the whole header block in this pool, besides
+	 * its bookkeeping: room for twice the limit, so that the transport,
+	 * not libmicrohttpd, answers a request just over it. */
+	size_t pool = 2 * s->max_header_bytes + 16384;
+	size_t n = 0;
+	bool ipv6 = false;
+
+	if (o->listen_fd >= 0) {
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL};
+	} else {
+		if (bind_address(o->host, o->port, ss, &ipv6) < 0)
+			return err_set(ei, ERR_BAD_REQUEST, "cannot bind to '%s'", o->host);
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_SOCK_ADDR, 0, ss};
 	}
-	if (start_workers(s, o->workers, ei) < 0) {
-		server_free(s);
-		return NULL;
+	items[n++] = (struct MHD_OptionItem){
+		MHD_OPTION_CONNECTION_LIMIT,
+		o->max_connections ? o->max_connections : DEFAULT_MAX_CONNECTIONS, NULL};
+	items[n++] = (struct MHD_OptionItem){MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+					     o->max_connections_per_ip, NULL};
+	items[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
+					     (intptr_t)(pool < 32768 ? 32768 : pool), NULL};
+	*flags = ipv6 ? MHD_USE_IPv6 : 0;
+	if (s->tls) {
+		items[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_CERT_CALLBACK, 0,
+						     (void *)tls_cert_cb};
+		items[n++] =
+			(struct MHD_OptionItem){MHD_OPTION_HTTPS_PRIORITIES, 0, (void *)priorities};
+		*flags |= MHD_USE_TLS;
 	}
-	s->d = MHD_start_daemon(
+	items[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
+	return 0;
+}
+
+/* TLS material and priorities, when o asks for HTTPS. */
+static int tls_setup(struct http_server *s, const struct http_server_options *o, char **priorities,
+		     struct err_info *ei)
+{
+	*priorities = NULL;
+	if (o->tls == NULL)
+		return 0;
+	if ((*priorities = tls_priorities(o->tls_priorities, ei)) == NULL)
+		return ERR_BAD_REQUEST;
+	if ((s->slot = slot_new(o->tls, ei)) == NULL)
+		return ERR_BAD_REQUEST;
+	s->tls = true;
+	return 0;
+}
+
+static struct MHD_Daemon *daemon_start(struct http_server *s, unsigned flags,
+				       struct MHD_OptionItem *items)
+{
+	return MHD_start_daemon(
 		MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_ALLOW_SUSPEND_RESUME |
-			MHD_USE_ITC | MHD_USE_ERROR_LOG | (ipv6 ? MHD_USE_IPv6 : 0),
-		(uint16_t)o->port, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log,
-		NULL, MHD_OPTION_SOCK_ADDR, &ss, MHD_OPTION_THREAD_POOL_SIZE, 2u,
-		MHD_OPTION_CONNECTION_LIMIT, 512u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
-		MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)32768, MHD_OPTION_NOTIFY_COMPLETED,
-		on_completed, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL, MHD_OPTION_END);
+			MHD_USE_ITC | MHD_USE_ERROR_LOG | flags,
+		0, NULL, NULL, on_access, s, MHD_OPTION_EXTERNAL_LOGGER, mhd_log, s,
+		MHD_OPTION_THREAD_POOL_SIZE, 2u, MHD_OPTION_CONNECTION_TIMEOUT, 30u,
+		MHD_OPTION_NOTIFY_COMPLETED, on_completed, s, MHD_OPTION_NOTIFY_CONNECTION,
+		on_connection, s, MHD_OPTION_UNESCAPE_CALLBACK, unescape_none, NULL,
+		MHD_OPTION_ARRAY, items, MHD_OPTION_END);
+}
+
+struct http_server *http_server_start(const struct http_server_options *o, http_handler_fn *fn,
+				      void *app, struct err_info *ei)
+{
+	struct http_server *s = server_new(o, fn, app);
+	struct MHD_OptionItem items[12];
+	struct sockaddr_storage ss;
+	char *priorities = NULL;
+	unsigned flags = 0;
+
+	if (s == NULL) {
+		err_set(ei, ERR_NOMEM, "out of memory");
+		return NULL;
+	}
+	if (tls_setup(s, o, &priorities, ei) < 0 ||
+	    daemon_options(o, s, &ss, priorities, items, &flags, ei) < 0 ||
+	    start_workers(s, o->workers, ei) < 0) {
+		free(priorities);
+		server_free(s);
+		return NULL;
+	}
+	s->d = daemon_start(s, flags, items);
+	free(priorities); /* libmicrohttpd keeps its own parsed copy */
 	if (s->d == NULL) {
 		err_set(ei, ERR_INTERNAL, "cannot listen on %s port %u (address in use?)", o->host,
 			o->port);
@@ -769,17 +1302,27 @@ void http_server_stop(struct http_server *s, unsigned grace_ms)
 	server_free(s);
 }
 
-/* Placeholders (issue 7 in progress). */
 int http_server_set_tls(struct http_server *s, const struct http_tls_material *m,
 			struct err_info *ei)
 {
-	(void)s;
-	(void)m;
-	return err_set(ei, ERR_NOT_SUPPORTED, "not implemented yet");
+	struct tls_slot *t, *old;
+
+	if (!s->tls)
+		return err_set(ei, ERR_NOT_SUPPORTED, "the server does not serve HTTPS");
+	if ((t = slot_new(m, ei)) == NULL)
+		return ERR_BAD_REQUEST;
+	pthread_mutex_lock(&s->tls_lock);
+	old = s->slot;
+	s->slot = t;
+	pthread_mutex_unlock(&s->tls_lock);
+	slot_unref(old); /* freed here, or when its last connection closes */
+	return 0;
 }
 
 void http_server_get_stats(struct http_server *s, struct http_server_stats *ret)
 {
-	(void)s;
-	memset(ret, 0, sizeof(*ret));
+	ret->connections_refused = atomic_load(&s->n_refused);
+	ret->headers_too_large = atomic_load(&s->n_headers_too_large);
+	ret->bodies_too_large = atomic_load(&s->n_bodies_too_large);
+	ret->tls_handshakes_failed = atomic_load(&s->n_tls_failed);
 }

@@ -128,14 +128,26 @@ struct http_server_options {
 	const char *host; /* IPv4 or IPv6 literal */
 	unsigned port;
 	int listen_fd;			 /* >= 0: serve this bound, listening socket (host and
-			     port only name it in logs); -1: bind host:port */
+			     port only name it in logs), which the server then owns and
+			     closes when it stops (not when start fails); -1: bind host:port */
 	unsigned workers;		 /* request worker threads */
 	size_t max_body;		 /* bytes; larger bodies are discarded and flagged */
-	unsigned max_connections;	 /* concurrent connections in all (0: default) */
-	unsigned max_connections_per_ip; /* concurrent connections per client address */
+	unsigned max_connections;	 /* concurrent connections in all (0: default); at
+				    the limit no more are accepted (they wait in the
+				    listen backlog: not refused, not counted) */
+	unsigned max_connections_per_ip; /* concurrent connections per client address
+					    (0: no limit); more are closed at once */
 	size_t max_header_bytes;	 /* request line + headers; a request with more is
-				    answered 431 by the transport (0: default) */
-	/* HTTPS when tls is not NULL (TLS 1.2 and later only, tls_priorities). */
+				    answered 431 by the transport with the error
+				    envelope, code HEADERS_TOO_LARGE, and the
+				    connection closed (0: default). One far larger
+				    gets libmicrohttpd's own 431 (an HTML body). */
+	/* HTTPS when tls is not NULL (TLS 1.2 and later only, tls_priorities:
+	 * a GnuTLS priority string, NULL for CONFIG_TLS_PRIORITIES, from which
+	 * versions before TLS 1.2 are always removed; invalid: start fails).
+	 * With tls->client_ca the server asks for a client certificate but
+	 * accepts the handshake without one: rq->peer says what came, and the
+	 * application decides (auth_request). */
 	const struct http_tls_material *tls;
 	const char *tls_priorities;
 };

@@ -158,6 +158,10 @@ static void app(void *a, const struct http_request *rq, struct http_response *rs
 		rs->status = 200;
 		rs->stream = &src_ops;
 		rs->stream_ctx = &srcs[n];
+	} else if (strcmp(rq->path, "/whoami") == 0) {
+		snprintf(buf, sizeof(buf), "{\"ip\":\"%s\",\"tls\":%s,\"big\":%s}", rq->client_ip,
+			 rq->tls ? "true" : "false", rq->body_too_large ? "true" : "false");
+		set_json(rs, 200, buf);
 	} else if (strcmp(rq->path, "/retry") == 0) {
 		set_json(rs, 429, "{\"ok\":false}");
 		rs->retry_after = 5;
@@ -223,7 +227,7 @@ static struct client *client_open(const char *path, const char *extra_headers, i
 				 .sin_port = htons((uint16_t)port),
 				 .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
 	struct client *c = calloc(1, sizeof(*c));
-	char req[512];
+	char req[8192];
 
 	assert_non_null(c);
 	c->fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
@@ -701,6 +705,147 @@ static void test_retry_after_and_last_event_id(void **state)
 	http_server_stop(s, 1000);
 }
 
+/* ---- limits: listen_fd, connections, header size, stats ---- */
+
+/* A server on a listening socket made here, with the given limits. */
+static struct http_server *limited_start(unsigned max_conn, unsigned per_ip, size_t max_header)
+{
+	struct sockaddr_in sa = {.sin_family = AF_INET, .sin_addr.s_addr = htonl(INADDR_LOOPBACK)};
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	struct err_info ei = {{0}};
+
+	assert_true(fd >= 0);
+	assert_int_equal(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	assert_int_equal(listen(fd, 64), 0);
+	assert_int_equal(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	port = ntohs(sa.sin_port);
+	struct http_server_options o = {.host = "127.0.0.1",
+					.port = port,
+					.listen_fd = fd,
+					.workers = 2,
+					.max_body = 64,
+					.max_connections = max_conn,
+					.max_connections_per_ip = per_ip,
+					.max_header_bytes = max_header};
+	struct http_server *s = http_server_start(&o, app, NULL, &ei);
+	if (s == NULL)
+		fail_msg("http_server_start: %s", ei.detail);
+	return s;
+}
+
+static void test_listen_fd_and_client_ip(void **state)
+{
+	struct http_server *s = limited_start(0, 0, 0);
+	struct client *c;
+
+	(void)state;
+	c = client_open("/whoami", NULL, 0);
+	assert_true(client_wait(c, "}", 5000));
+	assert_non_null(strstr(c->body, "\"ip\":\"127.0.0.1\""));
+	assert_non_null(strstr(c->body, "\"tls\":false"));
+	client_close(c);
+	http_server_stop(s, 1000);
+}
+
+static void test_headers_too_large(void **state)
+{
+	struct http_server *s = limited_start(0, 0, 2048);
+	char pad[2100];
+	struct client *c;
+	struct http_server_stats st;
+
+	(void)state;
+	/* Just under the limit: answered by the application. */
+	memset(pad, 'a', 1900);
+	memcpy(pad, "X-Pad: ", 7);
+	memcpy(pad + 1900, "\r\n", 3);
+	c = client_open("/whoami", pad, 0);
+	assert_true(client_wait(c, "}", 5000));
+	assert_non_null(strstr(c->headers, "HTTP/1.1 200"));
+	client_close(c);
+	/* Over it: 431 with the envelope, by the transport. */
+	memset(pad, 'a', 2090);
+	memcpy(pad, "X-Pad: ", 7);
+	memcpy(pad + 2090, "\r\n", 3);
+	c = client_open("/whoami", pad, 0);
+	assert_true(client_wait(c, "}", 5000));
+	assert_non_null(strstr(c->headers, "HTTP/1.1 431"));
+	assert_non_null(strstr(c->headers, "application/json"));
+	assert_non_null(strstr(c->body, "\"ok\":false"));
+	assert_non_null(strstr(c->body, "\"code\":\"HEADERS_TOO_LARGE\""));
+	assert_non_null(strstr(c->body, "\"requestId\":\""));
+	client_close(c);
+	http_server_get_stats(s, &st);
+	assert_int_equal(st.headers_too_large, 1);
+	assert_int_equal(st.connections_refused, 0);
+	http_server_stop(s, 1000);
+}
+
+static void test_body_too_large_counted(void **state)
+{
+	struct http_server *s = limited_start(0, 0, 0);
+	struct http_server_stats st;
+	char body[200];
+	struct client *c;
+
+	(void)state;
+	memset(body, 'b', sizeof(body));
+	c = client_open("/whoami", "Content-Length: 200\r\n", 0);
+	assert_int_equal(send(c->fd, body, sizeof(body), MSG_NOSIGNAL), (ssize_t)sizeof(body));
+	assert_true(client_wait(c, "}", 5000));
+	assert_non_null(strstr(c->body, "\"big\":true"));
+	client_close(c);
+	http_server_get_stats(s, &st);
+	assert_int_equal(st.bodies_too_large, 1);
+	http_server_stop(s, 1000);
+}
+
+/* Connections over the per-address limit are closed at once and counted. */
+static void test_connection_limits(void **state)
+{
+	struct http_server *s = limited_start(0, 3, 0);
+	struct client *c[5];
+	struct http_server_stats st = {0};
+	unsigned answered = 0;
+
+	(void)state;
+	for (int i = 0; i < 5; i++)
+		c[i] = client_open("/whoami", NULL, 0);
+	for (int i = 0; i < 5; i++) {
+		client_wait(c[i], "}", 2000);
+		answered += c[i]->body != NULL && strstr(c[i]->body, "127.0.0.1") != NULL;
+		client_close(c[i]);
+	}
+	assert_int_equal(answered, 3);
+	http_server_get_stats(s, &st);
+	assert_int_equal(st.connections_refused, 2);
+	http_server_stop(s, 1000);
+
+	/* The total limit: libmicrohttpd stops accepting at it, so that
+	 * further connections wait in the listen backlog until one closes
+	 * (not refused, not counted). The pool splits the limit over its
+	 * threads: 2 in all. */
+	s = limited_start(2, 0, 0);
+	answered = 0;
+	for (int i = 0; i < 4; i++)
+		c[i] = client_open("/whoami", NULL, 0);
+	for (int i = 0; i < 4; i++)
+		answered += client_wait(c[i], "}", i < 2 ? 2000 : 300);
+	assert_int_equal(answered, 2);
+	for (int i = 0; i < 4; i++)
+		if (c[i]->body != NULL && strstr(c[i]->body, "}") != NULL) {
+			client_close(c[i]);
+			c[i] = NULL;
+		}
+	for (int i = 0; i < 4; i++)
+		if (c[i] != NULL) {
+			assert_true(client_wait(c[i], "}", 2000));
+			client_close(c[i]);
+		}
+	http_server_stop(s, 1000);
+}
+
 int main(void)
 {
 	const struct CMUnitTest tests[] = {
@@ -714,6 +859,10 @@ int main(void)
 		T(test_stop_ends_streams),
 		T(test_stream_refused_during_stop),
 		T(test_retry_after_and_last_event_id),
+		T(test_listen_fd_and_client_ip),
+		T(test_headers_too_large),
+		T(test_body_too_large_counted),
+		T(test_connection_limits),
 #undef T
 	};
 
