@@ -50,7 +50,7 @@ static int handle_capabilities(struct agent *ag, const struct http_request *rq,
 		"{s:b,s:{s:o,s:s,s:s?},s:{s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,s:b,"
 		"s:{s:b,s:o,s:s,s:o},s:[iii],s:b,s:b}}",
 		"ok", 1, "ocserv", "version", ts.version[0] ? json_string(ts.version) : json_null(),
-		"backend", ocserv_backend_name(ag->oc), "backendInUse",
+		"backend", ag->cfg->backend, "backendInUse",
 		ocserv_backend_in_use(ag->oc), "capabilities", "listSessions", 1,
 		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1,
 		"userSessions", 1, "sessionDetail", 1, "cookies", 1, "iroutes", 1, "bans", 1,

@@ -94,8 +94,15 @@ static int add_checks(struct agent *ag, const struct http_request *rq, int tier,
 {
 	json_t *res = NULL, *checks;
 	bool all_ok = false;
-	bool ready = json_is_true(json_object_get(json_object_get(body, "ocserv"), "ok"));
-	int r = api_priv(ag, rq, PRIV_HEALTH, json_pack("{s:i}", "tier", tier), &res, rp);
+	const json_t *oc = json_object_get(body, "ocserv");
+	bool ready = json_is_true(json_object_get(oc, "ok"));
+	/* ocserv did not answer in time just now: the root side need not wait
+	 * for it a second time (it asks itself otherwise). */
+	bool timed_out = !ready && json_is_string(json_object_get(oc, "errorCode")) &&
+			 strcmp(json_string_value(json_object_get(oc, "errorCode")),
+				err_code(ERR_OCCTL_TIMEOUT)) == 0;
+	int r = api_priv(ag, rq, PRIV_HEALTH,
+			 json_pack("{s:i,s:b}", "tier", tier, "ocservTimedOut", timed_out), &res, rp);
 
 	if (r < 0)
 		return r;

@@ -22,6 +22,31 @@ const struct priv_op_def *priv_op_def(enum priv_op op)
 	return NULL;
 }
 
+bool priv_op_writes(enum priv_op op)
+{
+	switch (op) {
+	case PRIV_OCSERV_DISCONNECT_ID:
+	case PRIV_OCSERV_DISCONNECT_USER:
+	case PRIV_OCSERV_UNBAN:
+	case PRIV_OCSERV_RELOAD:
+	case PRIV_OCSERV_TERMINATE_ID:
+	case PRIV_OCSERV_TERMINATE_USER:
+	case PRIV_OCSERV_TERMINATE_COOKIE:
+	case PRIV_ACCOUNTS_PUT:
+	case PRIV_ACCOUNTS_PATCH:
+	case PRIV_ACCOUNTS_DELETE:
+	case PRIV_ACCOUNTS_LOCK:
+	case PRIV_ACCOUNTS_IMPORT:
+	case PRIV_USERCONF_CHANGE:
+	case PRIV_USERCONF_DELETE:
+	case PRIV_CONFIG_CHANGE:
+	case PRIV_SERVICE_ACTION:
+		return true;
+	default:
+		return false;
+	}
+}
+
 int priv_fail(struct priv_error *pe, int err, const char *fmt, ...)
 {
 	va_list ap;

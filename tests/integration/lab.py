@@ -1433,7 +1433,9 @@ class Agent:
     def pid(self):
         return self.proc.pid if self.proc else None
 
-    def start(self, timeout=10.0, wait=True):
+    def start(self, timeout=None, wait=True):
+        # scripts/valgrind.sh: an agent under valgrind takes longer to listen
+        timeout = timeout or float(os.environ.get("OA_AGENT_START_TIMEOUT", "10"))
         self._log_fh = open(self.log_file, "ab")
         self.proc = subprocess.Popen(self.wrapper + [self.binary] + self.args, env=self.env,
                                      stdin=subprocess.DEVNULL, stdout=self._log_fh,

@@ -14,8 +14,10 @@ from lab import OPENCONNECT, Lab, free_port, wait_until
 
 TIER2 = ["ocservProcess", "ocservConf", "tcpListen", "udpListen", "occtlSocket", "certificate",
          "stateDirDisk", "logDirDisk", "agentMemory"]
-# The v1 keys, and "events" (the event hub, added with GET /ocserv/events).
-V1_KEYS = {"ok", "agent", "ocserv", "capabilities", "events"}
+# The v1 keys, "events" (the event hub, added with GET /ocserv/events) and "limits" (the
+# abuse limits' counters, issue 7).
+V1_KEYS = {"ok", "agent", "ocserv", "capabilities", "events", "limits"}
+
 
 
 def probe_env(user="alice", password="alice-pw"):
