@@ -103,12 +103,15 @@ int privsep_drop(const struct privsep_user *u, pid_t root_pid, struct err_info *
 		return err_set(ei, ERR_INTERNAL, "root could be regained after dropping it");
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
 		return err_set(ei, ERR_INTERNAL, "PR_SET_NO_NEW_PRIVS: %s", strerror(errno));
-#if !defined(__SANITIZE_ADDRESS__)
-	/* No core dumps and no ptrace by the same user: the process holds TLS
-	 * keys and tokens. (LeakSanitizer needs to ptrace its own threads.) */
+		/* No core dumps and no ptrace by the same user: the process holds TLS
+	 * keys and tokens. (The uid change made it so already; say it. Only
+	 * LeakSanitizer, in test builds, needs to ptrace its own threads.) */
+#if defined(__SANITIZE_ADDRESS__)
+	if (prctl(PR_SET_DUMPABLE, 1, 0, 0, 0) < 0)
+#else
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)
-		return err_set(ei, ERR_INTERNAL, "PR_SET_DUMPABLE: %s", strerror(errno));
 #endif
+		return err_set(ei, ERR_INTERNAL, "PR_SET_DUMPABLE: %s", strerror(errno));
 	/* Set after the uid change, which clears it. */
 	if (prctl(PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0) < 0)
 		return err_set(ei, ERR_INTERNAL, "PR_SET_PDEATHSIG: %s", strerror(errno));

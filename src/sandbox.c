@@ -108,8 +108,13 @@ static const int allowed[] = {
 /* LeakSanitizer stops the process's threads with ptrace from a clone of
  * itself at exit; only in sanitizer builds (tests). */
 static const int allowed_sanitizer[] = {
-	SCMP_SYS(ptrace), SCMP_SYS(wait4),  SCMP_SYS(clone),
-	SCMP_SYS(prctl),  SCMP_SYS(tgkill), SCMP_SYS(kill),
+	SCMP_SYS(ptrace),     SCMP_SYS(wait4),	   SCMP_SYS(clone),
+	SCMP_SYS(prctl),      SCMP_SYS(tgkill),	   SCMP_SYS(kill),
+	SCMP_SYS(open),	      SCMP_SYS(stat),	   SCMP_SYS(lstat),
+	SCMP_SYS(access),     SCMP_SYS(getdents),  SCMP_SYS(dup),
+	SCMP_SYS(dup2),	      SCMP_SYS(pipe),	   SCMP_SYS(prlimit64),
+	SCMP_SYS(getrlimit),  SCMP_SYS(setrlimit), SCMP_SYS(process_vm_readv),
+	SCMP_SYS(arch_prctl),
 };
 #endif
 
