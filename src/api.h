@@ -18,7 +18,6 @@
 #include "http_server.h"
 
 /* The default of AGENT_MAX_BODY_BYTES (the limit is the setting's). */
-#define API_MAX_BODY (64 * 1024)
 
 /* What a handler gives back. On success, body is the whole response object
  * (starting with "ok": true), or text holds it already rendered (malloc'd;

@@ -14,7 +14,9 @@
 #include "utf8.h"
 
 #define GROUPS_MAX	256	    /* more than ocserv's 510-byte line could hold */
-#define IMPORT_TEXT_MAX (64 * 1024) /* the API's body limit (api.h API_MAX_BODY) */
+/* The largest body AGENT_MAX_BODY_BYTES allows; the configured limit is
+ * checked in run_import. */
+#define IMPORT_TEXT_MAX (64u << 20)
 
 /* ---- results ---- */
 
@@ -261,11 +263,14 @@ static int run_import(struct priv_root *r, const char *request_id, const json_t 
 {
 	const json_t *content = json_object_get(args, "content");
 	struct import_report rep = {0};
-	int e = accounts_import(&r->accounts, json_string_value(content),
-				json_string_length(content), priv_arg_bool(args, "replace", false),
-				priv_arg_bool(args, "dryRun", true), &rep, &pe->ei);
+	int e;
 
 	(void)request_id;
+	if (json_string_length(content) > r->cfg->max_body_bytes)
+		return priv_fail(pe, ERR_BAD_REQUEST, "content: is too long");
+	e = accounts_import(&r->accounts, json_string_value(content), json_string_length(content),
+			    priv_arg_bool(args, "replace", false), priv_arg_bool(args, "dryRun", true),
+			    &rep, &pe->ei);
 	if (e == 0 && (*ret = import_json(&rep)) == NULL)
 		e = err_set(&pe->ei, ERR_NOMEM, "out of memory rendering an import");
 	import_report_free(&rep);

@@ -77,6 +77,7 @@ static int setup(void **state)
 	write_path(users_dir, "alice", "route = 10.0.0.0/8\n# kept\n");
 	write_path(groups_dir, "staff", "dns = 192.0.2.53\n");
 	cfg.ocserv_conf_path = conf_path;
+	cfg.max_body_bytes = 64 * 1024; /* AGENT_MAX_BODY_BYTES */
 	root.cfg = &cfg;
 	root.oc = ocserv_new(&fake_ops, NULL);
 	root.accounts =
