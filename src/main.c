@@ -723,6 +723,23 @@ static int run_priv_serve(const struct agent_config *cfg, int fd)
 	return r < 0 ? 1 : 0;
 }
 
+/* --check-config: the settings, and the certificate files they name (a
+ * key others may read is refused here too, not only at start). */
+static int check_config(struct agent_config *cfg)
+{
+	struct tls_files f;
+	struct err_info ei = {{0}};
+	int r = tls_files_load(cfg, &f, &ei);
+
+	tls_files_free(&f);
+	if (r < 0)
+		fprintf(stderr, "ocserv-agent: configuration error: %s\n", ei.detail);
+	else
+		config_print(cfg, stdout);
+	config_free(cfg);
+	return r < 0 ? 1 : 0;
+}
+
 static bool want_privsep(const struct agent_config *cfg)
 {
 	if (cfg->privsep == PRIVSEP_OFF)
@@ -750,11 +767,8 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ocserv-agent: configuration error: %s\n", err);
 		return 1;
 	}
-	if (cli.check_config) {
-		config_print(&cfg, stdout);
-		config_free(&cfg);
-		return 0;
-	}
+	if (cli.check_config)
+		return check_config(&cfg);
 	if (request_id_init() < 0) {
 		log_error("no randomness from the kernel");
 		config_free(&cfg);

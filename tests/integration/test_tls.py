@@ -20,7 +20,7 @@ import pytest
 
 pytestmark = pytest.mark.filterwarnings("ignore:ssl.TLSVersion:DeprecationWarning")
 
-from lab import Agent, free_port, wait_until
+from lab import run_agent_cli, Agent, free_port, wait_until
 
 REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CERTS_SCRIPT = os.path.join(REPO, "dist", "ocserv-agent-certs")
@@ -379,6 +379,13 @@ def test_key_readable_by_others_refused(certs):
             assert "AGENT_TLS_KEY" in log and key in log and "0644" in log, log[-2000:]
         finally:
             a.close()
+        # --check-config reads the files too
+        env = dict(tls_env(certs, AGENT_TLS_KEY=key), AGENT_AUTH_TOKEN_CURRENT=TOKEN)
+        r = run_agent_cli(["--check-config"], env=env)
+        assert r.returncode == 1 and "AGENT_TLS_KEY" in r.stderr and "0644" in r.stderr, r
+        os.chmod(key, 0o600)
+        r = run_agent_cli(["--check-config"], env=env)
+        assert r.returncode == 0, r
     finally:
         shutil.rmtree(d, ignore_errors=True)
 
