@@ -340,6 +340,7 @@ static int setup(void **state)
 	cfg.occtl_timeout_ms = 5000;
 	cfg.ocserv_check_timeout_ms = 5000;
 	cfg.probe_user = NULL;
+	cfg.backend = "auto"; /* OCSERV_BACKEND, as capabilities report it */
 	/* Terminate: native unless a test says otherwise; no hook, no ocserv.conf. */
 	revoke_free(ag.terminate.revoked);
 	ag.terminate.revoked = revoke_new();
@@ -2428,7 +2429,8 @@ static void test_capabilities(void **state)
 	b = handle(&rq, 200, NULL);
 	assert_int_equal(json_object_size(b), 3);
 	assert_string_equal(sget(json_object_get(b, "ocserv"), "version"), "1.5.0");
-	assert_string_equal(sget(json_object_get(b, "ocserv"), "backend"), "fake");
+	assert_string_equal(sget(json_object_get(b, "ocserv"), "backend"),
+			    "auto"); /* OCSERV_BACKEND */
 	caps = json_object_get(b, "capabilities");
 	for (size_t i = 0; i < sizeof(always) / sizeof(always[0]); i++)
 		if (!json_is_true(json_object_get(caps, always[i])))
@@ -2751,7 +2753,6 @@ static void test_health_backend_and_events(void **state)
 	b = handle(&rq, 200, NULL);
 	assert_true(json_is_false(json_object_get(json_object_get(b, "capabilities"), "events")));
 	json_decref(b);
-	cfg.backend = NULL;
 }
 
 /* ---- abuse limits ---- */
