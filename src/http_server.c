@@ -254,7 +254,7 @@ static gnutls_datum_t datum(const char *p, size_t len)
 
 /* GnuTLS refuses a key that does not belong to the certificate when both
  * are loaded into a credential: a scratch one, for that check only. */
-static int check_pair(const struct http_tls_material *m, struct err_info *ei)
+int http_tls_check_pair(const struct http_tls_material *m, struct err_info *ei)
 {
 	gnutls_datum_t c = datum(m->cert, m->cert_len), k = datum(m->key, m->key_len);
 	gnutls_certificate_credentials_t cred;
@@ -304,7 +304,7 @@ static struct tls_slot *slot_new(const struct http_tls_material *m, struct err_i
 		err_set(ei, ERR_BAD_REQUEST, "no certificate or key");
 		return NULL;
 	}
-	if (check_pair(m, ei) < 0)
+	if (http_tls_check_pair(m, ei) < 0)
 		return NULL;
 	if ((t = calloc(1, sizeof(*t))) == NULL) {
 		err_set(ei, ERR_NOMEM, "out of memory");

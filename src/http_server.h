@@ -175,6 +175,11 @@ int http_server_set_tls(struct http_server *s, const struct http_tls_material *m
 
 void http_server_get_stats(struct http_server *s, struct http_server_stats *ret);
 
+/* Whether m's certificate and key load and belong together (GnuTLS refuses
+ * a key that is not the certificate's). 0, or ERR_BAD_REQUEST with
+ * GnuTLS's reason in ei (ERR_NOMEM). */
+int http_tls_check_pair(const struct http_tls_material *m, struct err_info *ei);
+
 /* Streams (SSE) are ended first: each gets HTTP_STREAM_END semantics (its
  * connection is resumed, finished and its close() called); a stream response
  * that a worker produces after that is not started (its close() is called

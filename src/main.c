@@ -361,22 +361,32 @@ static int instance_init(struct agent *ag, const struct agent_config *cfg)
 
 /* ---- one process (not root, or AGENT_PRIVSEP=off) ---- */
 
-/* SIGHUP: read the certificate files again and give them to the server;
- * on any problem the old ones stay. */
+/* SIGHUP: read the certificate files again; false (logged) when TLS is
+ * off or they do not load: the old ones stay. */
+static bool reload_files(const struct agent_config *cfg, struct tls_files *f)
+{
+	struct err_info ei = {{0}};
+
+	if (cfg->tls_cert == NULL) {
+		log_info("SIGHUP: no TLS configured; nothing to reload");
+		return false;
+	}
+	if (tls_files_load(cfg, f, &ei) < 0) {
+		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
+		return false;
+	}
+	return true;
+}
+
+/* SIGHUP in one process: give the new files to the server. */
 static void reload_tls_here(struct http_server *srv, const struct agent_config *cfg)
 {
 	struct tls_files f;
 	struct http_tls_material m;
 	struct err_info ei = {{0}};
 
-	if (cfg->tls_cert == NULL) {
-		log_info("SIGHUP: no TLS configured; nothing to reload");
+	if (!reload_files(cfg, &f))
 		return;
-	}
-	if (tls_files_load(cfg, &f, &ei) < 0) {
-		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
-		return;
-	}
 	tls_files_material(&f, &m);
 	if (http_server_set_tls(srv, &m, &ei) < 0)
 		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
@@ -539,14 +549,8 @@ static void reload_tls_there(struct priv_server *srv, const struct agent_config 
 	struct err_info ei = {{0}};
 	json_t *p;
 
-	if (cfg->tls_cert == NULL) {
-		log_info("SIGHUP: no TLS configured; nothing to reload");
+	if (!reload_files(cfg, &f))
 		return;
-	}
-	if (tls_files_load(cfg, &f, &ei) < 0) {
-		log_error("SIGHUP: certificates not reloaded, the old ones stay: %s", ei.detail);
-		return;
-	}
 	p = json_pack("{s:s%,s:s%}", "cert", f.cert, f.cert_len, "key", f.key, f.key_len);
 	if (p != NULL && f.client_ca != NULL)
 		json_object_set_new(p, "clientCa", json_stringn(f.client_ca, f.client_ca_len));

@@ -98,18 +98,14 @@ static int check_key(const struct agent_config *cfg, const struct tls_files *f, 
 static int check_pair(const struct agent_config *cfg, const struct tls_files *f,
 		      struct err_info *ei)
 {
-	gnutls_datum_t c = {.data = (unsigned char *)f->cert, .size = (unsigned)f->cert_len};
-	gnutls_datum_t k = {.data = (unsigned char *)f->key, .size = (unsigned)f->key_len};
-	gnutls_certificate_credentials_t cred;
-	int g;
+	struct http_tls_material m;
+	struct err_info why = {{0}};
+	int r;
 
-	if (gnutls_certificate_allocate_credentials(&cred) < 0)
-		return err_set(ei, ERR_NOMEM, "out of memory");
-	g = gnutls_certificate_set_x509_key_mem2(cred, &c, &k, GNUTLS_X509_FMT_PEM, NULL, 0);
-	gnutls_certificate_free_credentials(cred);
-	if (g < 0)
-		return err_set(ei, ERR_BAD_REQUEST, "AGENT_TLS_CERT %s and AGENT_TLS_KEY %s: %s",
-			       cfg->tls_cert, cfg->tls_key, gnutls_strerror(g));
+	tls_files_material(f, &m);
+	if ((r = http_tls_check_pair(&m, &why)) < 0)
+		return err_set(ei, r, "AGENT_TLS_CERT %s and AGENT_TLS_KEY %s: %s", cfg->tls_cert,
+			       cfg->tls_key, why.detail);
 	return 0;
 }
 
