@@ -482,7 +482,7 @@ static int api_main(const struct agent_config *cfg, struct agent *ag, int fd, pi
 	struct priv_client_hooks h = {api_on_event, api_on_tls, api_on_lost, ag};
 	struct err_info ei = {{0}};
 	struct priv *priv;
-	int sig = 0, listen_fd;
+	int sig = 0, listen_fd, r;
 
 	prctl(PR_SET_NAME, PRIVSEP_API_COMM, 0, 0, 0);
 	/* The hub first: the root side's events may arrive at once. */
@@ -498,6 +498,13 @@ static int api_main(const struct agent_config *cfg, struct agent *ag, int fd, pi
 		return 1;
 	if ((listen_fd = privsep_listen(cfg->host, cfg->port, &ei)) < 0 ||
 	    privsep_drop(u, root_pid, &ei) < 0) {
+		log_error("api process: %s", ei.detail);
+		return 1;
+	}
+	/* Writes only in its own directory, whatever its user may write. */
+	if ((r = sandbox_restrict_writes(api_dir, &ei)) == ERR_NOT_SUPPORTED) {
+		log_notice("api process: %s; file permissions and seccomp still apply", ei.detail);
+	} else if (r < 0) {
 		log_error("api process: %s", ei.detail);
 		return 1;
 	}

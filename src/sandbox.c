@@ -2,13 +2,16 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/landlock.h>
 #include <sched.h>
 #include <seccomp.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -191,4 +194,67 @@ int sandbox_apply(struct err_info *ei)
 		r = err_set(ei, ERR_INTERNAL, "seccomp_load: %s", strerror(-r));
 	seccomp_release(ctx);
 	return r < 0 ? ERR_INTERNAL : 0;
+}
+
+/* Every file-system access Landlock's ABI version abi can restrict, less
+ * reading (files, directories). */
+static uint64_t write_accesses(int abi)
+{
+	uint64_t a = LANDLOCK_ACCESS_FS_EXECUTE | LANDLOCK_ACCESS_FS_WRITE_FILE |
+		     LANDLOCK_ACCESS_FS_REMOVE_DIR | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+		     LANDLOCK_ACCESS_FS_MAKE_CHAR | LANDLOCK_ACCESS_FS_MAKE_DIR |
+		     LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_MAKE_SOCK |
+		     LANDLOCK_ACCESS_FS_MAKE_FIFO | LANDLOCK_ACCESS_FS_MAKE_BLOCK |
+		     LANDLOCK_ACCESS_FS_MAKE_SYM;
+
+	if (abi >= 2)
+		a |= LANDLOCK_ACCESS_FS_REFER;
+#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
+	if (abi >= 3)
+		a |= LANDLOCK_ACCESS_FS_TRUNCATE;
+#endif
+	return a;
+}
+
+static int allow_beneath(int ruleset, const char *dir, uint64_t handled, struct err_info *ei)
+{
+	/* what writing a file atomically takes: create, write, rename over */
+	uint64_t atomic_write = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_FILE |
+				LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REFER;
+	struct landlock_path_beneath_attr pb = {0};
+	int r = 0;
+
+#ifdef LANDLOCK_ACCESS_FS_TRUNCATE
+	atomic_write |= LANDLOCK_ACCESS_FS_TRUNCATE;
+#endif
+	pb.allowed_access = handled & atomic_write;
+	pb.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+	if (pb.parent_fd < 0)
+		return err_set(ei, ERR_INTERNAL, "open %s: %s", dir, strerror(errno));
+	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
+		r = err_set(ei, ERR_INTERNAL, "landlock rule for %s: %s", dir, strerror(errno));
+	close(pb.parent_fd);
+	return r;
+}
+
+int sandbox_restrict_writes(const char *dir, struct err_info *ei)
+{
+	int abi =
+		(int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
+	struct landlock_ruleset_attr attr = {0};
+	int ruleset, r = 0;
+
+	if (abi < 1)
+		return err_set(ei, ERR_NOT_SUPPORTED, "Landlock is not available: %s",
+			       strerror(errno));
+	attr.handled_access_fs = write_accesses(abi);
+	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
+	if (ruleset < 0)
+		return err_set(ei, ERR_INTERNAL, "landlock_create_ruleset: %s", strerror(errno));
+	if (dir != NULL)
+		r = allow_beneath(ruleset, dir, attr.handled_access_fs, ei);
+	if (r == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
+		r = err_set(ei, ERR_INTERNAL, "landlock_restrict_self: %s", strerror(errno));
+	close(ruleset);
+	return r;
 }

@@ -11,3 +11,11 @@
 
 /* Install the filter. ERR_INTERNAL with the reason in ei. */
 int sandbox_apply(struct err_info *ei);
+
+/* Landlock: from now on this process may create, write, rename or remove
+ * files only beneath dir (NULL: nowhere), and execute nothing; reading is
+ * not restricted. Files open already (stdout, the journal's stream) stay
+ * usable. Needs no_new_privs (privsep_drop sets it). ERR_NOT_SUPPORTED when
+ * the kernel has no Landlock (the caller goes on: seccomp and the user's
+ * file permissions still hold), ERR_INTERNAL with ei otherwise. */
+int sandbox_restrict_writes(const char *dir, struct err_info *ei);

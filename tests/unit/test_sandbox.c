@@ -12,6 +12,9 @@
 #include <string.h>
 #include <sys/ptrace.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <linux/landlock.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -52,7 +55,7 @@ static void *thread_fn(void *arg)
 	} while (0)
 
 /* Runs in the child; the exit code is the number of failed checks. */
-static int child(pid_t parent, bool seccomp)
+static int child(pid_t parent, bool seccomp, const char *writable, const char *other)
 {
 	struct privsep_user u = {0};
 	struct err_info ei = {{0}};
@@ -63,6 +66,10 @@ static int child(pid_t parent, bool seccomp)
 	if (privsep_lookup("nobody", &u, &ei) < 0 || privsep_drop(&u, parent, &ei) < 0) {
 		fprintf(stderr, "child: %s\n", ei.detail);
 		return 100;
+	}
+	if (writable != NULL && sandbox_restrict_writes(writable, &ei) < 0) {
+		fprintf(stderr, "child: %s\n", ei.detail);
+		return 102;
 	}
 	if (seccomp && sandbox_apply(&ei) < 0) {
 		fprintf(stderr, "child: %s\n", ei.detail);
@@ -90,6 +97,30 @@ static int child(pid_t parent, bool seccomp)
 	fd = open("/proc/self/status", O_RDONLY | O_CLOEXEC);
 	CHECK(fd >= 0);
 	close(fd);
+	if (writable != NULL) {
+		char path[4200], to[4200];
+
+		/* its own directory: create, write, rename over, remove */
+		snprintf(path, sizeof(path), "%s/f.tmp", writable);
+		snprintf(to, sizeof(to), "%s/f", writable);
+		fd = open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+		CHECK(fd >= 0 && write(fd, "x", 1) == 1);
+		close(fd);
+		CHECK(rename(path, to) == 0);
+		CHECK(unlink(to) == 0);
+		/* anywhere else: nothing, though its user may write there */
+		snprintf(path, sizeof(path), "%s/g", other);
+		errno = 0;
+		CHECK(open(path, O_WRONLY | O_CREAT | O_CLOEXEC, 0600) < 0 && errno == EACCES);
+		errno = 0;
+		CHECK(mkdir(path, 0700) < 0 && errno == EACCES);
+		errno = 0;
+		CHECK(execl("/bin/true", "true", (char *)NULL) < 0 && errno == EACCES);
+		/* reading is not restricted */
+		fd = open("/etc/hostname", O_RDONLY | O_CLOEXEC);
+		CHECK(fd >= 0);
+		close(fd);
+	}
 	if (!seccomp)
 		return failures;
 	/* What it must not do. */
@@ -111,32 +142,49 @@ static int child(pid_t parent, bool seccomp)
 	return failures;
 }
 
-static void run(bool seccomp)
+static void run(bool seccomp, bool landlock)
 {
+	char mine[] = "/tmp/oa-sandbox-XXXXXX", other[] = "/tmp/oa-sandbox-XXXXXX";
 	pid_t parent = getpid(), pid;
 	int status;
 
 	if (geteuid() != 0)
 		skip();
+	if (landlock &&
+	    syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION) < 1)
+		skip(); /* a kernel without Landlock */
+	/* both writable by nobody: only Landlock keeps it out of the other */
+	assert_non_null(mkdtemp(mine));
+	assert_non_null(mkdtemp(other));
+	assert_int_equal(chmod(mine, 0777), 0);
+	assert_int_equal(chmod(other, 0777), 0);
 	pid = fork();
 	assert_true(pid >= 0);
 	if (pid == 0)
-		_exit(child(parent, seccomp));
+		_exit(child(parent, seccomp, landlock ? mine : NULL, other));
 	assert_int_equal(waitpid(pid, &status, 0), pid);
 	assert_true(WIFEXITED(status));
 	assert_int_equal(WEXITSTATUS(status), 0);
+	rmdir(mine);
+	rmdir(other);
 }
 
 static void test_drop_without_filter(void **state)
 {
 	(void)state;
-	run(false);
+	run(false, false);
 }
 
 static void test_drop_with_filter(void **state)
 {
 	(void)state;
-	run(true);
+	run(true, false);
+}
+
+static void test_drop_with_landlock(void **state)
+{
+	(void)state;
+	run(false, true);
 }
 
 static void test_lookup_refuses(void **state)
@@ -156,6 +204,7 @@ int main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_drop_without_filter),
 		cmocka_unit_test(test_drop_with_filter),
+		cmocka_unit_test(test_drop_with_landlock),
 		cmocka_unit_test(test_lookup_refuses),
 	};
 
