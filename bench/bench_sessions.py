@@ -7,8 +7,10 @@ openconnect sessions, and in the same run measures:
   - the agent at concurrency 1 over one keep-alive connection: p50/p99;
   - the agent at concurrency 32 (wrk): requests/s and latency;
   - the agent's RSS idle and under load.
-Prints ratios agent/occtl. Nothing is asserted: figures are reported. Run as root:
-    /usr/bin/python3 bench/bench_sessions.py [--requests 300] [--duration 10]
+Prints ratios agent/occtl. With --privsep-compare, also an agent in one process
+(AGENT_PRIVSEP=off) beside the default two-process one, interleaved, and the cost of the
+privilege boundary as a ratio. Nothing is asserted: figures are reported. Run as root:
+    /usr/bin/python3 bench/bench_sessions.py [--requests 300] [--duration 10] [--privsep-compare]
 """
 
 import argparse
@@ -32,9 +34,38 @@ def pct(samples, p):
 
 
 def rss_kib(pid):
-    with open(f"/proc/{pid}/status") as f:
-        m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
-    return int(m.group(1)) if m else -1
+    """RSS of pid and of its children (the api process, in privilege-separated mode)."""
+    total = 0
+    try:
+        with open(f"/proc/{pid}/task/{pid}/children") as f:
+            kids = [int(c) for c in f.read().split()]
+    except OSError:
+        kids = []
+    for p in [pid] + kids:
+        try:
+            with open(f"/proc/{p}/status") as f:
+                m = re.search(r"VmRSS:\s+(\d+) kB", f.read())
+        except OSError:
+            continue
+        total += int(m.group(1)) if m else 0
+    return total
+
+
+def privsep_compare(one, two, n):
+    """GET /ocserv/sessions p50 of a one-process agent and a two-process agent,
+    alternating requests so that both see the same machine state."""
+    c1 = http.client.HTTPConnection("127.0.0.1", one.port, timeout=30)
+    c2 = http.client.HTTPConnection("127.0.0.1", two.port, timeout=30)
+    s1, s2 = [], []
+    for _ in range(n):
+        s1.append(agent_once(c1, one))
+        s2.append(agent_once(c2, two))
+    c1.close()
+    c2.close()
+    p1, p2 = pct(s1, 50), pct(s2, 50)
+    print(f"one process  GET /sessions   p50 {p1:7.2f} ms  p99 {pct(s1, 99):7.2f} ms")
+    print(f"two processes GET /sessions  p50 {p2:7.2f} ms  p99 {pct(s2, 99):7.2f} ms")
+    print(f"ratio two/one (the boundary) p50 {p2 / p1:7.2f} x")
 
 
 def bare_occtl_once(lab):
@@ -134,6 +165,7 @@ def main():
     ap.add_argument("--requests", type=int, default=300)
     ap.add_argument("--duration", type=int, default=10)
     ap.add_argument("--sessions", default="1,50")
+    ap.add_argument("--privsep-compare", action="store_true")
     args = ap.parse_args()
     if os.geteuid() != 0:
         sys.exit("bench: run as root")
@@ -141,20 +173,26 @@ def main():
     ns = NetNS().create()
     ns.enter()
     lab = Lab(max_same_clients=64, max_clients=128)
-    agent = None
+    agent = one = None
     try:
         lab.start()
         agent = Agent(lab=lab)
         agent.start()
+        if args.privsep_compare:
+            one = Agent(lab=lab, env={"AGENT_PRIVSEP": "off"})
+            one.start()
         time.sleep(1.0)
         print(f"agent idle RSS                 {rss_kib(agent.pid) / 1024:7.2f} MiB"
               "   (target <= 8 MiB)")
         for n in (int(x) for x in args.sessions.split(",")):
             run_scenario(lab, agent, n, args)
+            if one:
+                privsep_compare(one, agent, args.requests)
         print(f"\nagent RSS after load           {rss_kib(agent.pid) / 1024:7.2f} MiB")
     finally:
-        if agent:
-            agent.close()
+        for a in (agent, one):
+            if a:
+                a.close()
         lab.close()
         ns.destroy()
 
