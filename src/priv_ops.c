@@ -22,7 +22,7 @@ const struct priv_op_def *priv_op_def(enum priv_op op)
 	return NULL;
 }
 
-bool priv_op_writes(enum priv_op op)
+bool priv_op_audited(enum priv_op op)
 {
 	switch (op) {
 	case PRIV_OCSERV_DISCONNECT_ID:
@@ -37,6 +37,7 @@ bool priv_op_writes(enum priv_op op)
 	case PRIV_ACCOUNTS_DELETE:
 	case PRIV_ACCOUNTS_LOCK:
 	case PRIV_ACCOUNTS_IMPORT:
+	case PRIV_ACCOUNTS_EXPORT:
 	case PRIV_USERCONF_CHANGE:
 	case PRIV_USERCONF_DELETE:
 	case PRIV_CONFIG_CHANGE:

@@ -69,9 +69,10 @@ struct priv_op_def {
 extern const struct priv_op_def priv_ops_ocserv[], priv_ops_accounts[], priv_ops_userconf[],
 	priv_ops_config[], priv_ops_system[];
 
-/* Whether op changes something (a file, a session, ocserv's state): the
- * root side logs each one it ran. */
-bool priv_op_writes(enum priv_op op);
+/* Whether op changes something (a file, a session, ocserv's state) or
+ * hands out secrets (the password hashes of an export): the root side logs
+ * each one it ran. */
+bool priv_op_audited(enum priv_op op);
 
 /* The definition of op, or NULL. */
 const struct priv_op_def *priv_op_def(enum priv_op op);

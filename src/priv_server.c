@@ -132,7 +132,7 @@ static void log_result(const struct priv_frame *f, int r, const struct priv_erro
 	/* What changed something is logged by this process too: a record that
 	 * a compromised api process cannot leave out. */
 	if (r == 0)
-		log_msg(priv_op_writes(f->op) ? LOG_NOTICE : LOG_DEBUG, rid_or_null(f->request_id),
+		log_msg(priv_op_audited(f->op) ? LOG_NOTICE : LOG_DEBUG, rid_or_null(f->request_id),
 			"priv done op=%s seq=%u", op_name(f->op), f->seq);
 	else
 		log_msg(refused ? LOG_WARNING : LOG_INFO, rid_or_null(f->request_id),

@@ -353,13 +353,14 @@ static void test_helpers(void **state)
  * (priv_ops_accounts.c, _userconf.c, _config.c, _system.c are written by
  * other hands): every op in (PRIV_OP_NONE, PRIV_OP_MAX) has exactly one
  * definition, every name is unique, every size is bounded. */
-/* The root side logs every op that changes something: the list must
+/* The root side logs every op that changes something or hands out
+ * secrets: the list must
  * follow the names, so a new writing op cannot be forgotten silently. */
 static void test_writes_follow_names(void **state)
 {
-	static const char *const verbs[] = {"put",	 "patch",     "delete", "lock",
-					    "import",	 "change",    "action", "disconnect",
-					    "terminate", "unban",     "reload"};
+	static const char *const verbs[] = {"put",	 "patch",  "delete", "lock",
+					    "import",	 "change", "action", "disconnect",
+					    "terminate", "unban",  "reload", "export"};
 
 	(void)state;
 	for (int op = PRIV_OP_NONE + 1; op < PRIV_OP_MAX; op++) {
@@ -369,8 +370,8 @@ static void test_writes_follow_names(void **state)
 		assert_non_null(name);
 		for (size_t i = 0; i < sizeof(verbs) / sizeof(verbs[0]); i++)
 			verb = verb || strstr(name, verbs[i]) != NULL;
-		if (verb != priv_op_writes(op))
-			fail_msg("%s: writes=%d", name, priv_op_writes(op));
+		if (verb != priv_op_audited(op))
+			fail_msg("%s: writes=%d", name, priv_op_audited(op));
 	}
 }
 
