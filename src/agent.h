@@ -7,7 +7,6 @@
 #include "ctl_events.h"
 #include "events.h"
 #include "instance.h"
-#include "accounts.h"
 #include "hook_server.h"
 #include "ocserv.h"
 #include "priv.h"
@@ -34,8 +33,6 @@ struct agent {
 	char hostname[256];
 	struct terminate_env terminate; /* oc, the revocation store and how to reach ocserv.conf */
 	struct hook_server *hooks;	/* NULL when the hook socket could not be opened */
-	struct accounts accounts;	/* the password file, from cfg (root side only:
-					   handlers use priv) */
 	struct event_hub *events;	/* connect/disconnect events (GET /ocserv/events) */
 	struct priv_events_renewer *renewer; /* api process: renews the root side's
 						 subscription when the hub finds it deaf */
