@@ -37,7 +37,7 @@ enum kind {
 	K_AUTH_MODE, /* enum auth_mode */
 	K_PRIVSEP,   /* enum privsep_mode */
 	K_USER,	     /* a system user name */
-	K_BYTES,     /* a size in bytes, 1024-67108864 */
+	K_BYTES,     /* a size in bytes, 1024-4194304 */
 	K_DEPTH,     /* a nesting depth, 2-1000 */
 };
 
@@ -499,9 +499,9 @@ static int set_var(struct agent_config *cfg, const struct var *v, const char *ra
 				    raw);
 		break;
 	case K_BYTES:
-		if (parse_uint(raw, 1024, 64u << 20, field) < 0)
+		if (parse_uint(raw, 1024, 4u << 20, field) < 0)
 			return fail(errbuf, len,
-				    "%s must be a number of bytes 1024-67108864, got '%s'", v->name,
+				    "%s must be a number of bytes 1024-4194304, got '%s'", v->name,
 				    raw);
 		return 0;
 	case K_DEPTH:

@@ -16,7 +16,7 @@
 #define GROUPS_MAX	256	    /* more than ocserv's 510-byte line could hold */
 /* The largest body AGENT_MAX_BODY_BYTES allows; the configured limit is
  * checked in run_import. */
-#define IMPORT_TEXT_MAX (64u << 20)
+#define IMPORT_TEXT_MAX (4u << 20)
 
 /* ---- results ---- */
 

@@ -33,9 +33,12 @@
 #include "priv.h"
 #include "request_id.h"
 
-#define PRIV_MAGIC     0x3150414fu /* "OAP1" */
-#define PRIV_HDR_LEN   (4 + 2 + 2 + 4 + 4 + 4 + REQUEST_ID_LEN)
-#define PRIV_MAX_CALL  (8u << 20)  /* api → root payload bytes */
+#define PRIV_MAGIC   0x3150414fu /* "OAP1" */
+#define PRIV_HDR_LEN (4 + 2 + 2 + 4 + 4 + 4 + REQUEST_ID_LEN)
+#define PRIV_MAX_CALL \
+	(32u << 20)		   /* api → root payload bytes: a body of
+				      AGENT_MAX_BODY_BYTES (4 MiB at most),
+				      escaped as JSON (6 bytes a byte at most) */
 #define PRIV_MAX_REPLY (64u << 20) /* root → api payload bytes */
 #define PRIV_MAX_DEPTH 64	   /* JSON nesting of a payload */
 

@@ -26,7 +26,7 @@ PRIV_MAGIC = 0x3150414F            # "OAP1"
 REQUEST_ID_LEN = 32
 HEADER = struct.Struct("<IHHIiI%ds" % REQUEST_ID_LEN)   # magic kind op seq status len rid
 PRIV_HDR_LEN = HEADER.size
-PRIV_MAX_CALL = 8 << 20
+PRIV_MAX_CALL = 32 << 20
 
 KIND_CALL, KIND_REPLY, KIND_EVENT, KIND_TLS = 1, 2, 3, 4
 ERR_BAD_REQUEST = -1

@@ -439,6 +439,6 @@ def test_harness_agrees_with_priv_wire_h():
         text = f.read()
     assert "0x%08x" % PRIV_MAGIC in text.lower()
     assert "(4 + 2 + 2 + 4 + 4 + 4 + REQUEST_ID_LEN)" in text and PRIV_HDR_LEN == 20 + 32
-    assert "(8u << 20)" in text and PRIV_MAX_CALL == 8 << 20
+    assert "(32u << 20)" in text and PRIV_MAX_CALL == 32 << 20
     for name, value in (("CALL", KIND_CALL), ("REPLY", KIND_REPLY), ("EVENT", KIND_EVENT)):
         assert f"PRIV_KIND_{name} = {value}," in text
