@@ -5,10 +5,21 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <time.h>
 
 #include "log.h"
 #include "priv_wire.h"
 #include "request_id.h"
+
+/* Calls run on worker threads that stay for the next call a while:
+ * starting a thread for each call cost milliseconds on a busy host. */
+#define WORKER_IDLE_SECONDS 30
+
+/* One CALL, queued or running. */
+struct call {
+	struct priv_frame f;
+	struct call *next;
+};
 
 struct priv_server {
 	int fd;
@@ -16,15 +27,15 @@ struct priv_server {
 	pthread_mutex_t write_lock; /* one frame at a time on fd */
 	pthread_mutex_t lock;	    /* what follows */
 	pthread_cond_t idle;	    /* running reached 0 */
-	unsigned running;	    /* calls on their threads */
+	pthread_cond_t work;	    /* a call was queued, or stopping */
+	pthread_cond_t gone;	    /* workers reached 0 */
+	unsigned running;	    /* calls queued or running */
+	unsigned workers;	    /* worker threads */
+	unsigned waiting;	    /* ... of which wait for work */
+	struct call *head, *tail;   /* queued calls */
+	bool stopping;		    /* workers leave */
 	bool broken;		    /* a call's arguments broke the protocol */
 	struct err_info why;	    /* ... how */
-};
-
-/* One CALL on its thread. */
-struct call {
-	struct priv_server *s;
-	struct priv_frame f;
 };
 
 static const char *rid_or_null(const char *rid)
@@ -142,10 +153,8 @@ static void log_result(const struct priv_frame *f, int r, const struct priv_erro
 			log_quote(pe->ei.detail, q, sizeof(q)));
 }
 
-static void *call_main(void *arg)
+static void run_call(struct priv_server *s, struct call *c)
 {
-	struct call *c = arg;
-	struct priv_server *s = c->s;
 	struct priv_error pe = {0};
 	json_t *result = NULL;
 	int r;
@@ -159,9 +168,44 @@ static void *call_main(void *arg)
 	priv_error_clear(&pe);
 	priv_frame_clear(&c->f);
 	free(c);
+}
+
+/* The next queued call, waiting for one up to WORKER_IDLE_SECONDS; NULL:
+ * the worker leaves (idle too long, or stopping). Called locked. */
+static struct call *next_call(struct priv_server *s)
+{
+	struct timespec until;
+	struct call *c;
+
+	clock_gettime(CLOCK_REALTIME, &until);
+	until.tv_sec += WORKER_IDLE_SECONDS;
+	while (s->head == NULL && !s->stopping) {
+		s->waiting++;
+		int r = pthread_cond_timedwait(&s->work, &s->lock, &until);
+		s->waiting--;
+		if (r != 0 && s->head == NULL)
+			return NULL;
+	}
+	if ((c = s->head) != NULL && (s->head = c->next) == NULL)
+		s->tail = NULL;
+	return c;
+}
+
+static void *worker_main(void *arg)
+{
+	struct priv_server *s = arg;
+	struct call *c;
+
 	pthread_mutex_lock(&s->lock);
-	if (--s->running == 0)
-		pthread_cond_broadcast(&s->idle);
+	while ((c = next_call(s)) != NULL) {
+		pthread_mutex_unlock(&s->lock);
+		run_call(s, c);
+		pthread_mutex_lock(&s->lock);
+		if (--s->running == 0)
+			pthread_cond_broadcast(&s->idle);
+	}
+	if (--s->workers == 0)
+		pthread_cond_broadcast(&s->gone);
 	pthread_mutex_unlock(&s->lock);
 	return NULL;
 }
@@ -176,42 +220,59 @@ static void refuse(struct priv_server *s, const struct priv_frame *f, int err, c
 	reply(s, f, err, NULL, &pe);
 }
 
-/* Start f (taken) on a thread of its own. */
-static void start_call(struct priv_server *s, struct priv_frame *f)
+/* A worker for a new call: an idle one, else a new thread. Called locked. */
+static bool wake_worker(struct priv_server *s)
 {
 	pthread_attr_t attr;
-	struct call *c;
 	pthread_t t;
-	bool full;
+	bool ok;
 
-	pthread_mutex_lock(&s->lock);
-	full = s->running >= PRIV_SERVER_MAX_CALLS;
-	if (!full)
-		s->running++;
-	pthread_mutex_unlock(&s->lock);
-	if (full) {
-		refuse(s, f, ERR_TOO_MANY, "too many calls at once");
-		priv_frame_clear(f);
-		return;
+	if (s->waiting > 0) {
+		pthread_cond_signal(&s->work);
+		return true;
 	}
-	if ((c = malloc(sizeof(*c))) != NULL) {
-		c->s = s;
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&t, &attr, worker_main, s) == 0;
+	pthread_attr_destroy(&attr);
+	if (ok)
+		s->workers++;
+	return ok;
+}
+
+/* Queue c for a worker; NULL, or why it cannot run. Called locked. */
+static const char *enqueue(struct priv_server *s, struct call *c)
+{
+	if (s->running >= PRIV_SERVER_MAX_CALLS)
+		return "too many calls at once";
+	*(s->tail ? &s->tail->next : &s->head) = c;
+	s->tail = c;
+	s->running++;
+	if (wake_worker(s) || s->workers > 0)
+		return NULL; /* a worker takes it, now or after its call */
+	/* nobody will take it (no worker, none could start): take it back */
+	s->head = s->tail = NULL;
+	s->running--;
+	return "no thread for the call";
+}
+
+/* Queue f (taken) for a worker. */
+static void start_call(struct priv_server *s, struct priv_frame *f)
+{
+	struct call *c = calloc(1, sizeof(*c));
+	const char *why = "no memory for the call";
+
+	if (c != NULL) {
 		c->f = *f;
-		pthread_attr_init(&attr);
-		pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-		if (pthread_create(&t, &attr, call_main, c) == 0) {
-			pthread_attr_destroy(&attr);
+		pthread_mutex_lock(&s->lock);
+		why = enqueue(s, c);
+		pthread_mutex_unlock(&s->lock);
+		if (why == NULL)
 			return;
-		}
-		pthread_attr_destroy(&attr);
 		free(c);
 	}
-	refuse(s, f, ERR_TOO_MANY, "no thread for the call");
+	refuse(s, f, ERR_TOO_MANY, why);
 	priv_frame_clear(f);
-	pthread_mutex_lock(&s->lock);
-	if (--s->running == 0)
-		pthread_cond_broadcast(&s->idle);
-	pthread_mutex_unlock(&s->lock);
 }
 
 struct priv_server *priv_server_new(int fd, struct priv_root *r)
@@ -225,6 +286,8 @@ struct priv_server *priv_server_new(int fd, struct priv_root *r)
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
+	pthread_cond_init(&s->work, NULL);
+	pthread_cond_init(&s->gone, NULL);
 	return s;
 }
 
@@ -251,6 +314,10 @@ int priv_server_run(struct priv_server *s, struct err_info *ei)
 	pthread_mutex_lock(&s->lock);
 	while (s->running > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
+	s->stopping = true;
+	pthread_cond_broadcast(&s->work);
+	while (s->workers > 0)
+		pthread_cond_wait(&s->gone, &s->lock);
 	if (s->broken) {
 		rei = s->why;
 		r = ERR_PRIV_PROTOCOL;
@@ -281,6 +348,8 @@ void priv_server_free(struct priv_server *s)
 	if (s == NULL)
 		return;
 	pthread_cond_destroy(&s->idle);
+	pthread_cond_destroy(&s->work);
+	pthread_cond_destroy(&s->gone);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->write_lock);
 	free(s);
