@@ -223,6 +223,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 					  .ocserv_path = "/nonexistent/ocserv",
 					  .ocserv_conf_path = "/nonexistent/ocserv.conf",
 					  .ocpasswd_path = "/nonexistent/ocpasswd",
+					  .state_dir = "/nonexistent/state",
 					  .conf_backup_dir = "/nonexistent/backups",
 					  .systemctl_path = "/nonexistent/systemctl",
 					  .openconnect_path = "/nonexistent/openconnect",
