@@ -102,7 +102,8 @@ static int add_checks(struct agent *ag, const struct http_request *rq, int tier,
 			 strcmp(json_string_value(json_object_get(oc, "errorCode")),
 				err_code(ERR_OCCTL_TIMEOUT)) == 0;
 	int r = api_priv(ag, rq, PRIV_HEALTH,
-			 json_pack("{s:i,s:b}", "tier", tier, "ocservTimedOut", timed_out), &res, rp);
+			 json_pack("{s:i,s:b}", "tier", tier, "ocservTimedOut", timed_out), &res,
+			 rp);
 
 	if (r < 0)
 		return r;
@@ -176,14 +177,14 @@ static int handle_health(struct agent *ag, const struct http_request *rq,
 	if (r < 0)
 		return r;
 	body = json_pack(
-		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s?,s:s?},s:o,s:{s:b,s:b,s:b,s:b},s:o,s:o}", "ok",
-		1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
+		"{s:b,s:{s:s,s:s,s:s,s:s,s:s,s:s,s:b,s:s?,s:s?},s:o,s:{s:b,s:b,s:b,s:b},s:o,s:o}",
+		"ok", 1, "agent", "name", AGENT_NAME, "version", AGENT_VERSION, "apiVersion",
 		AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname", ag->hostname,
 		"startedAt", ag->started_at, "persistedInstanceId", ag->instance_persisted,
 		"backend", ocserv_backend_in_use(ag->oc), "backendMode", ag->cfg->backend, "ocserv",
 		ocserv_readiness(ag, rq), "capabilities", "listSessions", 1, "disconnectSession", 1,
-		"disconnectAllForUser", 1, "refreshSession", 1, "events", events_object(ag), "limits",
-		api_limits_json(ag));
+		"disconnectAllForUser", 1, "refreshSession", 1, "events", events_object(ag),
+		"limits", api_limits_json(ag));
 	if (body == NULL)
 		return err_set(&rp->ei, ERR_NOMEM, "building the health body");
 	if (tier > 1 && (r = add_checks(ag, rq, tier, body, rp)) < 0) {

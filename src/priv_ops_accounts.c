@@ -13,7 +13,7 @@
 #include "priv_ops.h"
 #include "utf8.h"
 
-#define GROUPS_MAX	256	    /* more than ocserv's 510-byte line could hold */
+#define GROUPS_MAX 256 /* more than ocserv's 510-byte line could hold */
 /* The largest body AGENT_MAX_BODY_BYTES allows; the configured limit is
  * checked in run_import. */
 #define IMPORT_TEXT_MAX (4u << 20)
@@ -269,8 +269,8 @@ static int run_import(struct priv_root *r, const char *request_id, const json_t 
 	if (json_string_length(content) > r->cfg->max_body_bytes)
 		return priv_fail(pe, ERR_BAD_REQUEST, "content: is too long");
 	e = accounts_import(&r->accounts, json_string_value(content), json_string_length(content),
-			    priv_arg_bool(args, "replace", false), priv_arg_bool(args, "dryRun", true),
-			    &rep, &pe->ei);
+			    priv_arg_bool(args, "replace", false),
+			    priv_arg_bool(args, "dryRun", true), &rep, &pe->ei);
 	if (e == 0 && (*ret = import_json(&rep)) == NULL)
 		e = err_set(&pe->ei, ERR_NOMEM, "out of memory rendering an import");
 	import_report_free(&rep);

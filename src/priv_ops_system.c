@@ -172,11 +172,12 @@ static int run_health(struct priv_root *r, const char *request_id, const json_t 
 	json_t *status = NULL, *checks;
 	/* Believing "timed out" can only make the report worse, never hide a
 	 * problem: it saves a second wait for a stuck ocserv. */
-	int serr = priv_arg_bool(args, "ocservTimedOut", false)
-			   ? ERR_OCCTL_TIMEOUT
-			   : ocserv_status(r->oc,
-					   t < AGENT_HEALTH_TIMEOUT_MS ? t : AGENT_HEALTH_TIMEOUT_MS,
-					   &status, &ei);
+	int serr =
+		priv_arg_bool(args, "ocservTimedOut", false)
+			? ERR_OCCTL_TIMEOUT
+			: ocserv_status(r->oc,
+					t < AGENT_HEALTH_TIMEOUT_MS ? t : AGENT_HEALTH_TIMEOUT_MS,
+					&status, &ei);
 	const struct health_input in = {.cfg = r->cfg,
 					.proc = "/proc",
 					.request_id = request_id,
