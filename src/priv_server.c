@@ -21,18 +21,31 @@ struct call {
 	struct call *next;
 };
 
+/* A worker thread waiting for a call: the call is handed to it directly,
+ * so a burst of calls wakes as many workers as there are calls. */
+struct worker {
+	pthread_cond_t wake;
+	struct call *call; /* set by whoever wakes it */
+	struct worker *next;
+};
+
+/* What a new worker thread starts with. */
+struct start {
+	struct priv_server *s;
+	struct call *c;
+};
+
 struct priv_server {
 	int fd;
 	struct priv_root *r;
 	pthread_mutex_t write_lock; /* one frame at a time on fd */
 	pthread_mutex_t lock;	    /* what follows */
 	pthread_cond_t idle;	    /* running reached 0 */
-	pthread_cond_t work;	    /* a call was queued, or stopping */
 	pthread_cond_t gone;	    /* workers reached 0 */
 	unsigned running;	    /* calls queued or running */
 	unsigned workers;	    /* worker threads */
-	unsigned waiting;	    /* ... of which wait for work */
-	struct call *head, *tail;   /* queued calls */
+	struct worker *waiting;	    /* workers without a call (a stack) */
+	struct call *head, *tail;   /* calls no worker could take yet */
 	bool stopping;		    /* workers leave */
 	bool broken;		    /* a call's arguments broke the protocol */
 	struct err_info why;	    /* ... how */
@@ -170,44 +183,92 @@ static void run_call(struct priv_server *s, struct call *c)
 	free(c);
 }
 
-/* The next queued call, waiting for one up to WORKER_IDLE_SECONDS; NULL:
- * the worker leaves (idle too long, or stopping). Called locked. */
-static struct call *next_call(struct priv_server *s)
+static void unlink_waiting(struct priv_server *s, struct worker *w)
+{
+	for (struct worker **p = &s->waiting; *p != NULL; p = &(*p)->next)
+		if (*p == w) {
+			*p = w->next;
+			return;
+		}
+}
+
+/* The next call for worker w: a queued one, else one handed to it within
+ * WORKER_IDLE_SECONDS; NULL: w leaves (idle too long, or stopping).
+ * Called locked. */
+static struct call *next_call(struct priv_server *s, struct worker *w)
 {
 	struct timespec until;
-	struct call *c;
+	struct call *c = s->head;
 
+	if (c != NULL) {
+		if ((s->head = c->next) == NULL)
+			s->tail = NULL;
+		return c;
+	}
 	clock_gettime(CLOCK_REALTIME, &until);
 	until.tv_sec += WORKER_IDLE_SECONDS;
-	while (s->head == NULL && !s->stopping) {
-		s->waiting++;
-		int r = pthread_cond_timedwait(&s->work, &s->lock, &until);
-		s->waiting--;
-		if (r != 0 && s->head == NULL)
-			return NULL;
-	}
-	if ((c = s->head) != NULL && (s->head = c->next) == NULL)
-		s->tail = NULL;
-	return c;
+	w->call = NULL;
+	w->next = s->waiting;
+	s->waiting = w;
+	while (w->call == NULL && !s->stopping)
+		if (pthread_cond_timedwait(&w->wake, &s->lock, &until) != 0 && w->call == NULL)
+			break;
+	if (w->call == NULL)
+		unlink_waiting(s, w);
+	return w->call;
 }
 
 static void *worker_main(void *arg)
 {
-	struct priv_server *s = arg;
-	struct call *c;
+	struct start *st = arg;
+	struct priv_server *s = st->s;
+	struct call *c = st->c;
+	struct worker w = {.call = NULL};
 
+	free(st);
+	pthread_cond_init(&w.wake, NULL);
 	pthread_mutex_lock(&s->lock);
-	while ((c = next_call(s)) != NULL) {
+	do {
 		pthread_mutex_unlock(&s->lock);
 		run_call(s, c);
 		pthread_mutex_lock(&s->lock);
 		if (--s->running == 0)
 			pthread_cond_broadcast(&s->idle);
-	}
+	} while ((c = next_call(s, &w)) != NULL);
 	if (--s->workers == 0)
 		pthread_cond_broadcast(&s->gone);
 	pthread_mutex_unlock(&s->lock);
+	pthread_cond_destroy(&w.wake);
 	return NULL;
+}
+
+/* Give c to a waiting worker, else to a new one. Called locked. */
+static bool hand_over(struct priv_server *s, struct call *c)
+{
+	struct worker *w = s->waiting;
+	pthread_attr_t attr;
+	struct start *st;
+	pthread_t t;
+	bool ok;
+
+	if (w != NULL) {
+		s->waiting = w->next;
+		w->call = c;
+		pthread_cond_signal(&w->wake);
+		return true;
+	}
+	if ((st = malloc(sizeof(*st))) == NULL)
+		return false;
+	*st = (struct start){s, c};
+	pthread_attr_init(&attr);
+	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
+	ok = pthread_create(&t, &attr, worker_main, st) == 0;
+	pthread_attr_destroy(&attr);
+	if (ok)
+		s->workers++;
+	else
+		free(st);
+	return ok;
 }
 
 /* Refuse a call at once (too many running, no thread). */
@@ -220,40 +281,22 @@ static void refuse(struct priv_server *s, const struct priv_frame *f, int err, c
 	reply(s, f, err, NULL, &pe);
 }
 
-/* A worker for a new call: an idle one, else a new thread. Called locked. */
-static bool wake_worker(struct priv_server *s)
-{
-	pthread_attr_t attr;
-	pthread_t t;
-	bool ok;
-
-	if (s->waiting > 0) {
-		pthread_cond_signal(&s->work);
-		return true;
-	}
-	pthread_attr_init(&attr);
-	pthread_attr_setdetachstate(&attr, PTHREAD_CREATE_DETACHED);
-	ok = pthread_create(&t, &attr, worker_main, s) == 0;
-	pthread_attr_destroy(&attr);
-	if (ok)
-		s->workers++;
-	return ok;
-}
-
-/* Queue c for a worker; NULL, or why it cannot run. Called locked. */
+/* Start c on a worker; NULL, or why it cannot run. Called locked. */
 static const char *enqueue(struct priv_server *s, struct call *c)
 {
 	if (s->running >= PRIV_SERVER_MAX_CALLS)
 		return "too many calls at once";
+	if (hand_over(s, c)) {
+		s->running++;
+		return NULL;
+	}
+	if (s->workers == 0)
+		return "no thread for the call";
+	/* no new thread: a busy worker takes it when its call is done */
 	*(s->tail ? &s->tail->next : &s->head) = c;
 	s->tail = c;
 	s->running++;
-	if (wake_worker(s) || s->workers > 0)
-		return NULL; /* a worker takes it, now or after its call */
-	/* nobody will take it (no worker, none could start): take it back */
-	s->head = s->tail = NULL;
-	s->running--;
-	return "no thread for the call";
+	return NULL;
 }
 
 /* Queue f (taken) for a worker. */
@@ -286,7 +329,6 @@ struct priv_server *priv_server_new(int fd, struct priv_root *r)
 	pthread_mutex_init(&s->write_lock, NULL);
 	pthread_mutex_init(&s->lock, NULL);
 	pthread_cond_init(&s->idle, NULL);
-	pthread_cond_init(&s->work, NULL);
 	pthread_cond_init(&s->gone, NULL);
 	return s;
 }
@@ -315,7 +357,8 @@ int priv_server_run(struct priv_server *s, struct err_info *ei)
 	while (s->running > 0)
 		pthread_cond_wait(&s->idle, &s->lock);
 	s->stopping = true;
-	pthread_cond_broadcast(&s->work);
+	for (struct worker *w = s->waiting; w != NULL; w = w->next)
+		pthread_cond_signal(&w->wake);
 	while (s->workers > 0)
 		pthread_cond_wait(&s->gone, &s->lock);
 	if (s->broken) {
@@ -348,7 +391,6 @@ void priv_server_free(struct priv_server *s)
 	if (s == NULL)
 		return;
 	pthread_cond_destroy(&s->idle);
-	pthread_cond_destroy(&s->work);
 	pthread_cond_destroy(&s->gone);
 	pthread_mutex_destroy(&s->lock);
 	pthread_mutex_destroy(&s->write_lock);
