@@ -482,7 +482,7 @@ static int api_main(const struct agent_config *cfg, struct agent *ag, int fd, pi
 	struct priv_client_hooks h = {api_on_event, api_on_tls, api_on_lost, ag};
 	struct err_info ei = {{0}};
 	struct priv *priv;
-	int sig = 0, listen_fd, r;
+	int sig = 0, listen_fd, dir_fd, r;
 
 	prctl(PR_SET_NAME, PRIVSEP_API_COMM, 0, 0, 0);
 	/* The hub first: the root side's events may arrive at once. */
@@ -496,13 +496,19 @@ static int api_main(const struct agent_config *cfg, struct agent *ag, int fd, pi
 	/* Bind as root (a port below 1024 works), then drop for good. */
 	if (agent_init(ag, cfg, priv, api_dir) < 0)
 		return 1;
+	/* Its own directory is opened as root: the user may not be able to
+	 * walk the path to it (a parent of mode 0700). */
+	dir_fd = api_dir ? open(api_dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
 	if ((listen_fd = privsep_listen(cfg->host, cfg->port, &ei)) < 0 ||
 	    privsep_drop(u, root_pid, &ei) < 0) {
 		log_error("api process: %s", ei.detail);
 		return 1;
 	}
 	/* Writes only in its own directory, whatever its user may write. */
-	if ((r = sandbox_restrict_writes(api_dir, &ei)) == ERR_NOT_SUPPORTED) {
+	r = sandbox_restrict_writes(dir_fd, &ei);
+	if (dir_fd >= 0)
+		close(dir_fd);
+	if (r == ERR_NOT_SUPPORTED) {
 		log_notice("api process: %s; file permissions and seccomp still apply", ei.detail);
 	} else if (r < 0) {
 		log_error("api process: %s", ei.detail);

@@ -216,28 +216,25 @@ static uint64_t write_accesses(int abi)
 	return a;
 }
 
-static int allow_beneath(int ruleset, const char *dir, uint64_t handled, struct err_info *ei)
+static int allow_beneath(int ruleset, int dir_fd, uint64_t handled, struct err_info *ei)
 {
 	/* what writing a file atomically takes: create, write, rename over */
 	uint64_t atomic_write = LANDLOCK_ACCESS_FS_WRITE_FILE | LANDLOCK_ACCESS_FS_REMOVE_FILE |
 				LANDLOCK_ACCESS_FS_MAKE_REG | LANDLOCK_ACCESS_FS_REFER;
 	struct landlock_path_beneath_attr pb = {0};
-	int r = 0;
 
 #ifdef LANDLOCK_ACCESS_FS_TRUNCATE
 	atomic_write |= LANDLOCK_ACCESS_FS_TRUNCATE;
 #endif
 	pb.allowed_access = handled & atomic_write;
-	pb.parent_fd = open(dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-	if (pb.parent_fd < 0)
-		return err_set(ei, ERR_INTERNAL, "open %s: %s", dir, strerror(errno));
+	pb.parent_fd = dir_fd;
 	if (syscall(SYS_landlock_add_rule, ruleset, LANDLOCK_RULE_PATH_BENEATH, &pb, 0) < 0)
-		r = err_set(ei, ERR_INTERNAL, "landlock rule for %s: %s", dir, strerror(errno));
-	close(pb.parent_fd);
-	return r;
+		return err_set(ei, ERR_INTERNAL, "landlock rule for the api directory: %s",
+			       strerror(errno));
+	return 0;
 }
 
-int sandbox_restrict_writes(const char *dir, struct err_info *ei)
+int sandbox_restrict_writes(int dir_fd, struct err_info *ei)
 {
 	int abi =
 		(int)syscall(SYS_landlock_create_ruleset, NULL, 0, LANDLOCK_CREATE_RULESET_VERSION);
@@ -251,8 +248,8 @@ int sandbox_restrict_writes(const char *dir, struct err_info *ei)
 	ruleset = (int)syscall(SYS_landlock_create_ruleset, &attr, sizeof(attr), 0);
 	if (ruleset < 0)
 		return err_set(ei, ERR_INTERNAL, "landlock_create_ruleset: %s", strerror(errno));
-	if (dir != NULL)
-		r = allow_beneath(ruleset, dir, attr.handled_access_fs, ei);
+	if (dir_fd >= 0)
+		r = allow_beneath(ruleset, dir_fd, attr.handled_access_fs, ei);
 	if (r == 0 && syscall(SYS_landlock_restrict_self, ruleset, 0) < 0)
 		r = err_set(ei, ERR_INTERNAL, "landlock_restrict_self: %s", strerror(errno));
 	close(ruleset);

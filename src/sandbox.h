@@ -13,9 +13,11 @@
 int sandbox_apply(struct err_info *ei);
 
 /* Landlock: from now on this process may create, write, rename or remove
- * files only beneath dir (NULL: nowhere), and execute nothing; reading is
- * not restricted. Files open already (stdout, the journal's stream) stay
- * usable. Needs no_new_privs (privsep_drop sets it). ERR_NOT_SUPPORTED when
- * the kernel has no Landlock (the caller goes on: seccomp and the user's
- * file permissions still hold), ERR_INTERNAL with ei otherwise. */
-int sandbox_restrict_writes(const char *dir, struct err_info *ei);
+ * files only beneath the directory dir_fd (an O_PATH or O_RDONLY
+ * descriptor, opened while the process could still reach it; -1:
+ * nowhere), and execute nothing; reading is not restricted. Files open
+ * already (stdout, the journal's stream) stay usable. Needs no_new_privs
+ * (privsep_drop sets it). ERR_NOT_SUPPORTED when the kernel has no Landlock
+ * (the caller goes on: seccomp and the user's file permissions still
+ * hold), ERR_INTERNAL with ei otherwise. */
+int sandbox_restrict_writes(int dir_fd, struct err_info *ei);

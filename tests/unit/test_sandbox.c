@@ -63,11 +63,14 @@ static int child(pid_t parent, bool seccomp, const char *writable, const char *o
 	int failures = 0, fd;
 	pthread_t t;
 
+	/* opened as root, as the agent does: the path may not be walkable after */
+	int writable_fd = writable ? open(writable, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+
 	if (privsep_lookup("nobody", &u, &ei) < 0 || privsep_drop(&u, parent, &ei) < 0) {
 		fprintf(stderr, "child: %s\n", ei.detail);
 		return 100;
 	}
-	if (writable != NULL && sandbox_restrict_writes(writable, &ei) < 0) {
+	if (writable != NULL && sandbox_restrict_writes(writable_fd, &ei) < 0) {
 		fprintf(stderr, "child: %s\n", ei.detail);
 		return 102;
 	}
