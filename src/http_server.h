@@ -154,10 +154,11 @@ struct http_server_options {
 
 /* Counters of what the transport refused, for metrics. */
 struct http_server_stats {
-	unsigned long long connections_refused; /* over max_connections(_per_ip) */
-	unsigned long long headers_too_large;	/* answered 431 */
-	unsigned long long bodies_too_large;	/* flagged body_too_large */
-	unsigned long long tls_handshakes_failed;
+	unsigned long long connections_refused;	  /* over max_connections(_per_ip) */
+	unsigned long long headers_too_large;	  /* answered 431 */
+	unsigned long long bodies_too_large;	  /* flagged body_too_large */
+	unsigned long long tls_handshakes_failed; /* TLS connections closed before any
+						    request: mostly failed handshakes */
 };
 
 struct http_server;
