@@ -185,15 +185,21 @@ def test_log_one_line_per_request(make_agent):
     r = a.get("/ocserv/sessions")
     assert r.status == 200
     rid = r.header("X-Request-Id")
-    lines = _log_line_with(a, rid)
-    access = [ln for ln in lines if "GET" in ln and "/ocserv/sessions" in ln and "200" in ln]
-    assert len(access) == 1, lines
+
+    def access_lines(x, path):
+        """The request's access lines, once there is one: other lines carry its id too (the
+        root process logs the calls it serves for it), and may come first."""
+        hits = [ln for ln in _log_line_with(a, x) if "GET" in ln and path in ln]
+        return hits or None
+
+    access = wait_until(lambda: access_lines(rid, "/ocserv/sessions"), 5, what="the access line")
+    assert len(access) == 1 and "200" in access[0], access
     line = access[0]
     assert re.search(r"\d+(\.\d+)?\s*(ms|us|µs|s)\b|duration", line), f"no duration in: {line}"
     # one line per request: three more requests, three more lines with their ids
     rids = [a.get("/ocserv/health").header("X-Request-Id") for _ in range(3)]
     for x in rids:
-        hits = [ln for ln in _log_line_with(a, x) if "/ocserv/health" in ln]
+        hits = wait_until(lambda: access_lines(x, "/ocserv/health"), 5, what="the access line")
         assert len(hits) == 1, hits
 
 
