@@ -154,16 +154,18 @@ static void log_result(const struct priv_frame *f, int r, const struct priv_erro
 	bool refused = r == ERR_PRIV_PROTOCOL || r == ERR_BAD_REQUEST || r == ERR_TOO_MANY;
 
 	/* What changed something is logged by this process too: a record that
-	 * a compromised api process cannot leave out. */
-	if (r == 0)
-		log_msg(priv_op_audited(f->op) ? LOG_NOTICE : LOG_DEBUG, rid_or_null(f->request_id),
-			"priv done op=%s seq=%u", op_name(f->op), f->seq);
-	else
-		log_msg(refused ? LOG_WARNING : LOG_INFO, rid_or_null(f->request_id),
-			"priv %s op=%s seq=%u code=%s detail=\"%s\"",
-			refused ? "refused" : "failed", op_name(f->op), f->seq,
-			r == ERR_PRIV_PROTOCOL ? "PRIV_PROTOCOL" : err_code(r),
-			log_quote(pe->ei.detail, q, sizeof(q)));
+	 * a compromised api process cannot leave out. Reads that went well are
+	 * not logged (the api process logs each request). */
+	if (r == 0) {
+		if (priv_op_audited(f->op))
+			log_msg(LOG_NOTICE, rid_or_null(f->request_id), "priv done op=%s seq=%u",
+				op_name(f->op), f->seq);
+		return;
+	}
+	log_msg(refused ? LOG_WARNING : LOG_INFO, rid_or_null(f->request_id),
+		"priv %s op=%s seq=%u code=%s detail=\"%s\"", refused ? "refused" : "failed",
+		op_name(f->op), f->seq, r == ERR_PRIV_PROTOCOL ? "PRIV_PROTOCOL" : err_code(r),
+		log_quote(pe->ei.detail, q, sizeof(q)));
 }
 
 static void run_call(struct priv_server *s, struct call *c)
@@ -349,8 +351,6 @@ int priv_server_run(struct priv_server *s, struct err_info *ei)
 			priv_frame_clear(&f);
 			break;
 		}
-		log_msg(LOG_DEBUG, rid_or_null(f.request_id), "priv call op=%s seq=%u",
-			op_name(f.op), f.seq);
 		start_call(s, &f);
 	}
 	pthread_mutex_lock(&s->lock);

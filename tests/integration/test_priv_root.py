@@ -186,8 +186,10 @@ def test_every_op_answers_a_valid_call(root, lab):
 def test_request_id_echoed_and_events_are_events(root):
     rep = root.call("ocserv.version", {}, request_id="abc-123_X.y")
     assert rep.status == 0 and rep.request_id == "abc-123_X.y", rep
-    assert "[abc-123_X.y] priv call op=ocserv.version" in root.log() or \
-        "abc-123_X.y" in root.log(), root.log()[-1000:]
+    # a refusal is logged by the root side with the request id it carried
+    rep = root.call("ocserv.user", {"username": "-x"}, request_id="abc-124_X.y")
+    assert rep.status == -1 and rep.request_id == "abc-124_X.y", rep
+    assert "[abc-124_X.y] priv refused op=ocserv.user" in root.log(), root.log()[-1000:]
     for f in root.events:
         assert f.kind == KIND_EVENT, f
 
