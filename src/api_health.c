@@ -25,8 +25,8 @@ static unsigned readiness_timeout(const struct agent *ag)
 	return t < AGENT_HEALTH_TIMEOUT_MS ? t : AGENT_HEALTH_TIMEOUT_MS;
 }
 
-/* The tier-1 readiness object. */
-static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
+/* The tier-1 readiness object; *err gets why ocserv is not ready (0: it is). */
+static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq, int *err)
 {
 	struct err_info ei = {{0}};
 	json_t *st = NULL;
@@ -42,6 +42,7 @@ static json_t *ocserv_readiness(struct agent *ag, const struct http_request *rq)
 		snprintf(msg, sizeof(msg), "%s", err_message(r));
 	}
 	json_decref(st);
+	*err = online ? 0 : r;
 	if (online)
 		return json_pack("{s:b}", "ok", 1);
 	log_msg(LOG_WARNING, rq->id, "health ocserv_ok=0 code=%s detail=\"%s\"", err_code(r),
@@ -89,21 +90,18 @@ static int own_memory(json_t *checks, bool *all_ok)
 }
 
 /* Add tier, healthy and checks to the tier-1 body. */
-static int add_checks(struct agent *ag, const struct http_request *rq, int tier, json_t *body,
-		      struct api_reply *rp)
+static int add_checks(struct agent *ag, const struct http_request *rq, int tier, int ready_err,
+		      json_t *body, struct api_reply *rp)
 {
 	json_t *res = NULL, *checks;
 	bool all_ok = false;
-	const json_t *oc = json_object_get(body, "ocserv");
-	bool ready = json_is_true(json_object_get(oc, "ok"));
+	bool ready = ready_err == 0;
 	/* ocserv did not answer in time just now: the root side need not wait
 	 * for it a second time (it asks itself otherwise). */
-	bool timed_out = !ready && json_is_string(json_object_get(oc, "errorCode")) &&
-			 strcmp(json_string_value(json_object_get(oc, "errorCode")),
-				err_code(ERR_OCCTL_TIMEOUT)) == 0;
 	int r = api_priv(ag, rq, PRIV_HEALTH,
-			 json_pack("{s:i,s:b}", "tier", tier, "ocservTimedOut", timed_out), &res,
-			 rp);
+			 json_pack("{s:i,s:b}", "tier", tier, "ocservTimedOut",
+				   ready_err == ERR_OCCTL_TIMEOUT),
+			 &res, rp);
 
 	if (r < 0)
 		return r;
@@ -170,7 +168,7 @@ static json_t *events_object(struct agent *ag)
 static int handle_health(struct agent *ag, const struct http_request *rq,
 			 const struct api_params *params, struct api_reply *rp)
 {
-	int tier = 1, r = parse_tier(rq, &tier, rp);
+	int tier = 1, ready_err = 0, r = parse_tier(rq, &tier, rp);
 	json_t *body;
 
 	(void)params;
@@ -182,12 +180,12 @@ static int handle_health(struct agent *ag, const struct http_request *rq,
 		AGENT_API_VERSION, "instanceId", ag->instance_id, "hostname", ag->hostname,
 		"startedAt", ag->started_at, "persistedInstanceId", ag->instance_persisted,
 		"backend", ocserv_backend_in_use(ag->oc), "backendMode", ag->cfg->backend, "ocserv",
-		ocserv_readiness(ag, rq), "capabilities", "listSessions", 1, "disconnectSession", 1,
-		"disconnectAllForUser", 1, "refreshSession", 1, "events", events_object(ag),
-		"limits", api_limits_json(ag));
+		ocserv_readiness(ag, rq, &ready_err), "capabilities", "listSessions", 1,
+		"disconnectSession", 1, "disconnectAllForUser", 1, "refreshSession", 1, "events",
+		events_object(ag), "limits", api_limits_json(ag));
 	if (body == NULL)
 		return err_set(&rp->ei, ERR_NOMEM, "building the health body");
-	if (tier > 1 && (r = add_checks(ag, rq, tier, body, rp)) < 0) {
+	if (tier > 1 && (r = add_checks(ag, rq, tier, ready_err, body, rp)) < 0) {
 		json_decref(body); /* the error envelope must not carry it */
 		return r;
 	}

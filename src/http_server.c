@@ -376,16 +376,15 @@ static void tls_conn_start(struct http_server *s, struct MHD_Connection *c, void
 	*socket_context = tc;
 }
 
-static void tls_conn_end(struct http_server *s, struct MHD_Connection *c, void **socket_context)
+static void tls_conn_end(struct http_server *s, void **socket_context)
 {
 	struct tls_conn *tc = *socket_context;
 
 	if (tc == NULL)
 		return;
-	/* The session is gone by now (libmicrohttpd frees it before this
-	 * notification: valgrind saw the read): a TLS connection closed
+	/* Not the session: it is gone by now (libmicrohttpd frees it before
+	 * this notification; valgrind saw the read). A TLS connection closed
 	 * before it carried a request counts as a failed handshake. */
-	(void)c;
 	if (!tc->served)
 		atomic_fetch_add(&s->n_tls_failed, 1);
 	slot_unref(tc->slot);
@@ -403,7 +402,7 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 	if (code == MHD_CONNECTION_NOTIFY_STARTED)
 		tls_conn_start(s, c, socket_context);
 	else
-		tls_conn_end(s, c, socket_context);
+		tls_conn_end(s, socket_context);
 }
 
 static void peer_pin(const gnutls_datum_t *der, char pin[72])
